@@ -1,0 +1,36 @@
+"""torchjax: PyTorch's ``torch.nn`` on JAX arrays.
+
+Port a model by changing ``import torch.nn as nn`` to ``import torchjax.nn as nn``: the same
+classes, signatures, defaults, parameter names, ``state_dict`` keys and hooks, on ``jax.Array``.
+"""
+
+from . import _dtypes
+from ._device import device, get_default_dtype, set_default_dtype
+from ._dtypes import (  # noqa: F401 - torch's dtype names
+    bfloat16, cdouble, cfloat, complex64, complex128, double, float16, float32, float64, half,
+    int8, int16, int32, int64, long, short, uint8,
+)
+from ._ops import empty, flatten, unflatten
+from ._random import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
+from . import nn  # noqa: E402
+
+float = _dtypes.float  # noqa: A001 - torch.float
+int = _dtypes.int  # noqa: A001 - torch.int
+bool = _dtypes.bool  # noqa: A001 - torch.bool
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Generator", "bfloat16", "bool", "cdouble", "cfloat", "complex64", "complex128", "default_generator",
+    "device", "double", "empty", "flatten", "float", "float16", "float32", "float64", "get_default_dtype",
+    "get_rng_state", "half", "initial_seed", "int", "int8", "int16", "int32", "int64", "long",
+    "manual_seed", "nn", "seed", "set_default_dtype", "set_rng_state", "short", "uint8", "unflatten",
+]

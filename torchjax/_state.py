@@ -1,0 +1,176 @@
+"""State slots: the one mechanism every transform is built on.
+
+Each transform (``func.*``, ``backward``, ``compile``, backward hooks) runs user code as a pure
+function of the state it touches::
+
+    (parameter data, grads, buffers, generator keys, optimizer state), inputs -> outputs, new state
+
+:class:`StateLayout` is that state, flattened: ``collect`` walks Modules (each module and each
+Parameter once, by identity, so tied weights stay tied), Parameters, Generators and any object
+with a ``_state_slots()`` method (optimizers), and keeps typed lists of slots. ``read`` and
+``write`` move arrays out of and into the live objects; :meth:`StateLayout.installed` puts values
+(usually tracers) in for the duration of a body and always restores the originals, so no tracer
+is ever left in a live object, also when the body raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import jax
+
+from . import _random, _tracking
+from .nn.modules.module import Module
+from .nn.parameter import Parameter, is_lazy
+
+
+def is_stateful(obj: Any) -> bool:
+    """Whether ``obj`` carries state the transforms must thread (a tree leaf for them)."""
+    return isinstance(obj, Module | Parameter | _random.Generator) or hasattr(type(obj), "_state_slots")
+
+
+class StateLayout:
+    """The ordered state slots of a set of stateful root objects.
+
+    Attributes:
+        modules: every module reached, once.
+        params: every Parameter reached, once (its ``data`` and ``grad`` are slots).
+        buffers: ``(module._buffers, name)`` for every buffer that is not None.
+        generators: Generators whose key is a slot.
+        items: ``(dict, key)`` slots contributed by other stateful objects (optimizer state).
+        signature: what a compiled program depends on besides shapes and dtypes: identities,
+            types, ``training`` and ``requires_grad`` flags, buffer names, hook ids.
+    """
+
+    __slots__ = ("roots", "modules", "params", "buffers", "generators", "items", "signature", "epoch")
+
+    def __init__(self, roots: Iterable[Any]) -> None:
+        self.roots = tuple(roots)
+        self.epoch = _tracking.epoch
+        self.modules: list[Module] = []
+        self.params: list[Parameter] = []
+        self.buffers: list[tuple[dict, str]] = []
+        self.generators: list[_random.Generator] = []
+        self.items: list[tuple[dict, Any]] = []
+        seen: set[int] = set()
+
+        def add_param(p: Parameter, owner: str) -> None:
+            if id(p) in seen:
+                return
+            if is_lazy(p):
+                raise RuntimeError(
+                    f"{owner} has an uninitialized (lazy) parameter: run one forward pass eagerly to "
+                    "materialize it before using it in a torchjax transform"
+                )
+            seen.add(id(p))
+            self.params.append(p)
+
+        for obj in self.roots:
+            if isinstance(obj, Module):
+                for module in obj.modules():
+                    if id(module) in seen:
+                        continue
+                    seen.add(id(module))
+                    self.modules.append(module)
+                    for p in module._parameters.values():
+                        if p is not None:
+                            add_param(p, module._get_name())
+                    for name, buf in module._buffers.items():
+                        if buf is not None and not is_lazy(buf):
+                            self.buffers.append((module._buffers, name))
+            elif isinstance(obj, Parameter):
+                add_param(obj, "an argument")
+            elif isinstance(obj, _random.Generator):
+                if id(obj) not in seen:
+                    seen.add(id(obj))
+                    self.generators.append(obj)
+            elif id(obj) not in seen:
+                seen.add(id(obj))
+                params, items = obj._state_slots()
+                for p in params:
+                    add_param(p, type(obj).__name__)
+                self.items.extend(items)
+        self.signature = self._signature()
+
+    def _signature(self) -> tuple:
+        from .nn.modules import module as module_mod
+
+        return (
+            tuple(
+                (id(m), type(m), m.training, tuple(m._forward_pre_hooks), tuple(m._forward_hooks),
+                 tuple(m._backward_pre_hooks), tuple(m._backward_hooks))
+                for m in self.modules
+            ),
+            tuple((id(p), p.requires_grad) for p in self.params),
+            tuple((id(d), k) for d, k in self.buffers),
+            tuple(id(g) for g in self.generators),
+            tuple((id(d), k) for d, k in self.items),
+            tuple(module_mod._global_forward_pre_hooks), tuple(module_mod._global_forward_hooks),
+            tuple(module_mod._global_backward_pre_hooks), tuple(module_mod._global_backward_hooks),
+        )
+
+    def slot_structure(self) -> tuple:
+        """The slots alone (no flags): what must not change inside a traced function."""
+        return tuple(id(p) for p in self.params), self.signature[2:5]
+
+    # --- moving values ---------------------------------------------------------------------------
+    def read(self) -> tuple[list, list, list, list, list]:
+        return (
+            [p.data for p in self.params],
+            [p.grad for p in self.params],
+            [d[k] for d, k in self.buffers],
+            [g._key for g in self.generators],
+            [d[k] for d, k in self.items],
+        )
+
+    def write(self, state: tuple[list, list, list, list, list]) -> None:
+        data, grads, buffers, keys, items = state
+        for p, value in zip(self.params, data, strict=True):
+            p.data = value
+        for p, value in zip(self.params, grads, strict=True):
+            p.grad = value
+        for (d, k), value in zip(self.buffers, buffers, strict=True):
+            d[k] = value
+        for g, value in zip(self.generators, keys, strict=True):
+            g._key = value
+        for (d, k), value in zip(self.items, items, strict=True):
+            d[k] = value
+
+    @contextlib.contextmanager
+    def installed(self, state: tuple | None = None) -> Iterator[None]:
+        """Install ``state`` (when given) for the body; restore every slot afterwards, always."""
+        saved = self.read()
+        try:
+            if state is not None:
+                self.write(state)
+            yield
+        finally:
+            self.write(saved)
+
+
+def stateful_leaves(tree: Any) -> tuple[list, Any]:
+    """Flatten ``tree`` with stateful objects as leaves: (leaves, treedef)."""
+    return jax.tree_util.tree_flatten(tree, is_leaf=is_stateful)
+
+
+def collect(objects: Iterable[Any], *, default_generator: bool = True) -> StateLayout:
+    """The layout of every stateful object in ``objects`` (nested containers are searched),
+    plus the default Generator unless ``default_generator=False``."""
+    leaves, _ = stateful_leaves(list(objects))
+    roots = [leaf for leaf in leaves if is_stateful(leaf)]
+    if default_generator:
+        roots.append(_random.default_generator)
+    return StateLayout(roots)
+
+
+@contextlib.contextmanager
+def tracing_modules(layout: StateLayout) -> Iterator[None]:
+    """While tracing a compiled function: only these modules (and ones created inside) may be used."""
+    previous = _tracking.traced_modules
+    _tracking.traced_modules = {id(m) for m in layout.modules} | (previous or set())
+    try:
+        yield
+    finally:
+        _tracking.traced_modules = previous

@@ -1,0 +1,20 @@
+"""Two process-wide facts the state-slot mechanism needs, kept dependency-free so every layer
+can import it: the structure epoch and the set of modules a running trace may touch.
+
+- ``epoch`` grows on every change that can alter a compiled program: a parameter, buffer or
+  submodule registered, replaced or deleted anywhere, a ``training`` or ``requires_grad`` flag
+  set, a hook added or removed. Caches compare it in O(1) and re-validate only when it moved.
+- ``traced_modules`` is None outside ``torchjax.compile``'s tracing; inside, the ids of the
+  modules passed as arguments (and of those created during the trace). A module outside it is
+  one the function reached through a closure or a global, whose state would be baked in.
+"""
+
+from __future__ import annotations
+
+epoch = 0
+traced_modules: set[int] | None = None
+
+
+def bump() -> None:
+    global epoch
+    epoch += 1

@@ -1,0 +1,156 @@
+"""Module backward hooks on ``jax.custom_vjp``.
+
+A module with backward hooks runs its forward (and its forward hooks) inside a custom_vjp whose
+explicit arguments are the module's array inputs and its own state (parameter data, buffers, the
+default generator's key): custom_vjp must not close over tracers. The backward rule computes the
+cotangents with ``jax.vjp``, lets the pre-hooks replace ``grad_output``, then lets the full hooks
+replace ``grad_input``, in torch's order. Eagerly the hooks see concrete arrays; under jit, tracers.
+Which inputs "require grad" comes from custom_vjp's symbolic zeros: an input that does not depend
+on a differentiated value gets None in ``grad_input``, as in torch.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.custom_derivatives import SymbolicZero
+
+from ... import _random
+from ..parameter import Parameter
+
+
+def _is_array(value: Any) -> bool:
+    return isinstance(value, jax.Array | Parameter)
+
+
+def _zero_cotangent(value) -> jax.Array:
+    dtype = value.dtype
+    if jnp.issubdtype(dtype, jnp.inexact):
+        return jnp.zeros(value.shape, dtype)
+    return np.zeros(value.shape, jax.dtypes.float0)
+
+
+def _cotangent_or_none(ct):
+    return None if isinstance(ct, SymbolicZero) else ct
+
+
+def call_with_backward_hooks(
+    module,
+    run: Callable[[tuple, dict], Any],
+    args: tuple,
+    kwargs: dict,
+    pre_hooks: Sequence[Callable],
+    full_hooks: Sequence[Callable],
+) -> Any:
+    """``run(args, kwargs)`` (the forward and its forward hooks) with backward hooks attached."""
+    from ..._state import StateLayout
+
+    layout = StateLayout([module, _random.default_generator])
+    arg_leaves, arg_tree = jax.tree_util.tree_flatten((args, kwargs), is_leaf=lambda x: isinstance(x, Parameter))
+    array_positions = [i for i, leaf in enumerate(arg_leaves) if _is_array(leaf)]
+    # grad_input has one entry per positional argument; only top-level arrays get a gradient.
+    top_level = {id(a): i for i, a in enumerate(args) if _is_array(a)}
+    inputs = [arg_leaves[i].data if isinstance(arg_leaves[i], Parameter) else arg_leaves[i] for i in array_positions]
+    state = ([p.data for p in layout.params], [d[k] for d, k in layout.buffers], [g._key for g in layout.generators])
+    input_slot = [top_level.get(id(arg_leaves[i])) for i in array_positions]
+    out_tree_box: list = []
+
+    def pure(inputs, state):
+        data, buffers, keys = state
+        saved = layout.read()
+        try:
+            for p, value in zip(layout.params, data, strict=True):
+                p.data = value
+            for (d, k), value in zip(layout.buffers, buffers, strict=True):
+                d[k] = value
+            for g, value in zip(layout.generators, keys, strict=True):
+                g._key = value
+            leaves = list(arg_leaves)
+            for i, value in zip(array_positions, inputs, strict=True):
+                leaves[i] = value
+            call_args, call_kwargs = jax.tree_util.tree_unflatten(arg_tree, leaves)
+            out = run(call_args, call_kwargs)
+            new_state = ([d[k] for d, k in layout.buffers], [g._key for g in layout.generators])
+        finally:
+            layout.write(saved)
+        out_leaves, out_tree = jax.tree_util.tree_flatten(out, is_leaf=lambda x: isinstance(x, Parameter))
+        out_tree_box[:] = [out_tree]
+        return [leaf.data if isinstance(leaf, Parameter) else leaf for leaf in out_leaves], new_state
+
+    @jax.custom_vjp
+    def hooked(inputs, state):
+        return pure(inputs, state)
+
+    def fwd(inputs, state):
+        perturbed = [x.perturbed for x in inputs]
+        primals = ([x.value for x in inputs], jax.tree_util.tree_map(lambda x: x.value, state))
+        outputs, vjp_fn = jax.vjp(pure, *primals)
+        return outputs, (vjp_fn, perturbed, outputs)
+
+    def bwd(residual, cotangents):
+        vjp_fn, perturbed, outputs = residual
+        out_cts, _ = cotangents
+        grad_output = tuple(_cotangent_or_none(ct) for ct in out_cts)
+        for hook in pre_hooks:
+            result = hook(module, grad_output)
+            if result is None:
+                continue
+            if len(result) != len(grad_output):
+                raise RuntimeError(
+                    "Backward pre hook returned an invalid number of grad_output, "
+                    f"got {len(result)}, but expected {len(grad_output)}"
+                )
+            grad_output = tuple(result)
+        filled = [
+            _zero_cotangent(value) if ct is None else ct for ct, value in zip(grad_output, outputs[0], strict=True)
+        ]
+        state_cts = jax.tree_util.tree_map(_zero_cotangent, outputs[1])
+        input_cts, state_grads = vjp_fn((filled, state_cts))
+        grad_input: list = [None] * len(args)
+        for ct, slot, is_perturbed in zip(input_cts, input_slot, perturbed, strict=True):
+            if slot is not None and is_perturbed:
+                grad_input[slot] = ct
+        grad_input = tuple(grad_input)
+        if full_hooks and not any(perturbed):
+            warnings.warn(
+                "Full backward hook is firing when gradients are computed with respect to module outputs "
+                "since no inputs require gradients.",
+                stacklevel=2,
+            )
+            for hook in full_hooks:
+                result = hook(module, grad_input, grad_output)
+                if result is not None and not (isinstance(result, tuple) and all(el is None for el in result)):
+                    raise RuntimeError(
+                        "Backward hook for Modules where no input requires gradient should always return None "
+                        "or None for all gradients."
+                    )
+        else:
+            for hook in full_hooks:
+                result = hook(module, grad_input, grad_output)
+                if result is None:
+                    continue
+                if len(result) != len(grad_input):
+                    raise RuntimeError(
+                        "Backward hook returned an invalid number of grad_input, "
+                        f"got {len(result)}, but expected {len(grad_input)}"
+                    )
+                grad_input = tuple(result)
+        new_input_cts = []
+        for ct, slot, is_perturbed, value in zip(input_cts, input_slot, perturbed, inputs, strict=True):
+            if slot is not None:
+                ct = grad_input[slot]
+            new_input_cts.append(None if ct is None or not is_perturbed else jnp.asarray(ct, value.dtype))
+        return new_input_cts, state_grads
+
+    hooked.defvjp(fwd, bwd, symbolic_zeros=True)
+    out_leaves, (new_buffers, new_keys) = hooked(inputs, state)
+    for (d, k), value in zip(layout.buffers, new_buffers, strict=True):
+        d[k] = value
+    for g, value in zip(layout.generators, new_keys, strict=True):
+        g._key = value
+    return jax.tree_util.tree_unflatten(out_tree_box[0], out_leaves)

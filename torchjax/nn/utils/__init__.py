@@ -1,0 +1,1 @@
+"""``torchjax.nn.utils``: helpers around modules (gradient clipping, vectorising parameters, ...)."""

@@ -1,0 +1,1 @@
+"""Utilities shared by the package (torch.utils equivalents that the nn system relies on)."""
