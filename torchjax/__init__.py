@@ -21,6 +21,9 @@ from ._random import (
     set_rng_state,
 )
 from . import nn  # noqa: E402
+from . import func  # noqa: E402
+from .autograd import backward, enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .compile import compile  # noqa: E402
 
 float = _dtypes.float  # noqa: A001 - torch.float
 int = _dtypes.int  # noqa: A001 - torch.int
@@ -29,7 +32,8 @@ bool = _dtypes.bool  # noqa: A001 - torch.bool
 __version__ = "0.1.0"
 
 __all__ = [
-    "Generator", "bfloat16", "bool", "cdouble", "cfloat", "complex64", "complex128", "default_generator",
+    "Generator", "backward", "compile", "enable_grad", "func", "inference_mode", "is_grad_enabled", "no_grad",
+    "set_grad_enabled", "bfloat16", "bool", "cdouble", "cfloat", "complex64", "complex128", "default_generator",
     "device", "double", "empty", "flatten", "float", "float16", "float32", "float64", "get_default_dtype",
     "get_rng_state", "half", "initial_seed", "int", "int8", "int16", "int32", "int64", "long",
     "manual_seed", "nn", "seed", "set_default_dtype", "set_rng_state", "short", "uint8", "unflatten",

@@ -70,7 +70,15 @@ class Generator:
 
     def next_key(self) -> jax.Array:
         """Advance the stream and return a fresh key for one draw."""
-        self._key, subkey = jax.random.split(self._key)
+        key, subkey = jax.random.split(self._key)
+        if isinstance(key, jax.core.Tracer) and not isinstance(self._key, jax.core.Tracer):
+            raise RuntimeError(
+                "A torchjax Generator was drawn from inside a JAX transformation (jax.jit, jax.grad, "
+                "jax.vmap, ...) that does not thread its state, so its key would leak out of the trace. "
+                "Use torchjax.compile / torchjax.func, which carry generator state, or draw from an "
+                "explicit key with jax.random."
+            )
+        self._key = key
         return subkey
 
     def __repr__(self) -> str:

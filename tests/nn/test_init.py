@@ -6,7 +6,6 @@ compared through sample statistics and exact bounds; deterministic ones must mat
 
 from __future__ import annotations
 
-import importlib
 import math
 import warnings
 
@@ -15,10 +14,9 @@ import numpy as np
 import pytest
 import torch
 
-init = importlib.import_module("torchjax.nn.init")
-_random = importlib.import_module("torchjax._random")
-parameter = importlib.import_module("torchjax.nn.parameter")
-Parameter = parameter.Parameter
+from torchjax import _random
+from torchjax.nn import init, parameter
+from torchjax.nn.parameter import Parameter
 
 NONLINEARITIES = ["linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
                   "conv_transpose3d", "sigmoid", "tanh", "relu", "leaky_relu", "selu"]

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _random, _tracking
+from .. import _tracking
 from .._device import as_dtype, check_dtype_supported, get_default_dtype, to_jax_device
 
 __all__ = ["Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer", "is_lazy"]
@@ -234,12 +234,14 @@ class Parameter:
         return self._set(src)
 
     def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None) -> Parameter:
-        key = _random.next_key(generator)
-        return self._set(jax.random.uniform(key, self.data.shape, self.data.dtype, a, b))
+        from . import init
+
+        return init.uniform_(self, a, b, generator=generator)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Parameter:
-        key = _random.next_key(generator)
-        return self._set(mean + std * jax.random.normal(key, self.data.shape, self.data.dtype))
+        from . import init
+
+        return init.normal_(self, mean, std, generator=generator)
 
     def add_(self, other, *, alpha=1) -> Parameter:
         other = _unwrap(other)

@@ -1,0 +1,136 @@
+"""``torchjax.backward``: torch's ``loss = fn(...); loss.backward()`` in one call, plus the
+grad-mode context managers kept for porting.
+
+JAX has no tape: gradients come from differentiating a function. ``backward(fn, *args)`` runs
+``fn(*args)`` to a scalar loss, differentiates it with respect to the trainable parameters of
+every Module (and every Parameter) found in the arguments, and accumulates into
+``Parameter.grad`` exactly as ``loss.backward()`` does (None -> set, else add). It works eagerly
+and inside ``torchjax.compile``, where it becomes part of the one compiled program.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import jax
+
+from . import _state
+
+__all__ = ["backward", "enable_grad", "is_grad_enabled", "no_grad", "set_grad_enabled", "inference_mode"]
+
+_grad_mode = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    """False inside ``no_grad()``: ``backward`` then refuses to run, as torch's would fail."""
+    return getattr(_grad_mode, "enabled", True)
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Context manager / decorator setting grad mode.
+
+    Here grad mode has one effect: ``torchjax.backward`` raises inside a disabled region (torch
+    would raise because the loss has no ``grad_fn``). Forward computations are unaffected: JAX
+    records nothing while they run, so ``no_grad`` costs and saves nothing.
+    """
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
+        self.prev = is_grad_enabled()
+        _grad_mode.enabled = self.mode
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: Any) -> None:
+        _grad_mode.enabled = self.prev
+
+    def clone(self) -> set_grad_enabled:
+        return self.__class__(self.mode)
+
+
+class _GradMode(contextlib.ContextDecorator):
+    mode = True
+
+    def __init__(self) -> None:
+        self.prev = True
+
+    def __enter__(self) -> None:
+        self.prev = is_grad_enabled()
+        _grad_mode.enabled = self.mode
+
+    def __exit__(self, *exc: Any) -> None:
+        _grad_mode.enabled = self.prev
+
+    def __call__(self, func: Callable) -> Callable:
+        if isinstance(func, type):
+            raise TypeError("no_grad/enable_grad decorate functions, not classes")
+        return super().__call__(func)
+
+
+class no_grad(_GradMode):
+    """Disable grad mode (see :class:`set_grad_enabled`); usable as ``@no_grad()`` or ``with no_grad():``."""
+
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """Enable grad mode inside a ``no_grad`` region."""
+
+    mode = True
+
+
+class inference_mode(_GradMode):
+    """Like ``no_grad`` (JAX has no inference-only tensors to create)."""
+
+    def __init__(self, mode: bool = True) -> None:
+        super().__init__()
+        self.mode = not mode
+
+
+def backward(fn: Callable, *args: Any, has_aux: bool = False, **kwargs: Any):
+    """Run ``fn(*args, **kwargs)`` to a scalar loss and accumulate gradients into ``.grad``.
+
+    Arguments:
+        fn: returns a scalar loss (or ``(loss, aux)`` with ``has_aux``).
+        args, kwargs: passed to ``fn``; every Module and Parameter among them (nested in
+            tuples, lists and dicts too) contributes its trainable parameters.
+        has_aux: whether ``fn`` returns ``(loss, aux)``.
+
+    Returns the loss (``(loss, aux)`` with ``has_aux``). Tied parameters get one gradient (the
+    sum over their uses); frozen ones (``requires_grad=False``) get none; buffers the forward
+    changed are written back; backward hooks of the modules fire.
+    """
+    if not is_grad_enabled():
+        raise RuntimeError(
+            "torchjax.backward called with grad mode disabled (inside no_grad()): no gradient can be "
+            "computed there; call it outside the no_grad region"
+        )
+    layout = _state.collect((args, kwargs))
+    trainable = [p for p in layout.params if p.requires_grad]
+
+    def pure(values):
+        with layout.installed():
+            for p, value in zip(trainable, values, strict=True):
+                p.data = value
+            out = fn(*args, **kwargs)
+            loss, aux = out if has_aux else (out, None)
+            if not (hasattr(loss, "shape") and loss.shape == ()):
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs (got shape {getattr(loss, 'shape', None)})"
+                )
+            new_state = ([d[k] for d, k in layout.buffers], [g._key for g in layout.generators])
+        return loss, (aux, new_state)
+
+    (loss, (aux, (buffers, keys))), grads = jax.value_and_grad(pure, has_aux=True)([p.data for p in trainable])
+    for (d, k), value in zip(layout.buffers, buffers, strict=True):
+        d[k] = value
+    for g, value in zip(layout.generators, keys, strict=True):
+        g._key = value
+    for p, g in zip(trainable, grads, strict=True):
+        p.grad = g if p.grad is None else p.grad + g
+    return (loss, aux) if has_aux else loss
+

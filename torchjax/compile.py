@@ -1,0 +1,240 @@
+"""``torchjax.compile``: a PyTorch-style step as one XLA program, all state written back.
+
+Every Module, Optimizer, Parameter and Generator among the arguments (nested in tuples, lists
+and dicts too), plus the default Generator, is state: its arrays go into the compiled program as
+inputs and what the step left in them comes back out and is written into the live objects. The
+per-call Python work is a flatten of the arguments, an O(1) check of the structure epoch and one
+list comprehension per kind of slot; everything else is cached.
+
+A program is reused until one of these changes: the slot structure (parameters, buffers,
+submodules registered or replaced), ``training`` / ``requires_grad`` flags, hooks, which grads
+are None, shapes and dtypes (jit's own check), or the static (non-array) arguments. Python
+scalars (int, float) are traced like arrays, as in ``jax.jit``; pass ``static_argnums`` /
+``static_argnames`` for ones that steer Python control flow.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _random, _state, _tracking
+from .nn.modules.module import Module, _StateSnapshot
+
+__all__ = ["compile"]
+
+_STATEFUL, _DYNAMIC, _STATIC = 0, 1, 2
+_DYNAMIC_SCALARS = (int, float, complex)
+
+
+def _kind(leaf: Any) -> int:
+    if _state.is_stateful(leaf):
+        return _STATEFUL
+    if isinstance(leaf, jax.Array | np.ndarray) or type(leaf) in _DYNAMIC_SCALARS:
+        return _DYNAMIC
+    return _STATIC
+
+
+class _Program:
+    """One traced-and-jitted step for one set of stateful objects and one argument structure."""
+
+    def __init__(self, fn: Callable, layout: _state.StateLayout, stateful: list, treedef, kinds: tuple,
+                 static: tuple, donate: bool) -> None:
+        self.layout = layout
+
+        def pure(state, dynamic):
+            snapshots = [_StateSnapshot(obj) for obj in stateful if isinstance(obj, Module)]
+            structure = layout.slot_structure()
+            try:
+                with _state.tracing_modules(layout), layout.installed(state):
+                    leaves, dyn, stat, objs = [], iter(dynamic), iter(static), iter(stateful)
+                    for kind in kinds:
+                        leaves.append(next(objs) if kind == _STATEFUL else next(dyn) if kind == _DYNAMIC else next(stat))
+                    args, kwargs = jax.tree_util.tree_unflatten(treedef, leaves)
+                    out = fn(*args, **kwargs)
+                    if _state.StateLayout(layout.roots).slot_structure() != structure:
+                        raise RuntimeError(
+                            "torchjax.compile: the compiled function changed which parameters, buffers or submodules "
+                            "exist (registered, replaced or deleted one, or materialized a lazy module). Do that "
+                            "outside the compiled function, e.g. run one forward pass eagerly first."
+                        )
+                    new_state = layout.read()
+            except BaseException:
+                for snapshot in snapshots:
+                    snapshot.restore()
+                raise
+            return out, new_state
+
+        self.jitted = jax.jit(pure, donate_argnums=(0,) if donate else ())
+
+    def __call__(self, dynamic: list) -> Any:
+        layout = self.layout
+        state = layout.read()
+        try:
+            out, new_state = self.jitted(state, dynamic)
+        except RuntimeError as e:
+            if "donate the same buffer twice" not in str(e):
+                raise
+            # Two slots hold the same array object: give each its own copy once, then retry.
+            layout.write(_distinct(state))
+            out, new_state = self.jitted(layout.read(), dynamic)
+        layout.write(new_state)
+        return out
+
+
+def _distinct(state: tuple) -> tuple:
+    seen: set[int] = set()
+
+    def own(x):
+        if x is None or id(x) not in seen:
+            seen.add(id(x))
+            return x
+        return jnp.array(x, copy=True)
+
+    return jax.tree_util.tree_map(own, state)
+
+
+class CompiledFunction:
+    """What :func:`compile` returns for a function: call it like the function."""
+
+    def __init__(self, fn: Callable, *, donate: bool, static_argnums: Sequence[int], static_argnames: Sequence[str]):
+        self.fn = fn
+        self.donate = donate
+        self.static_argnums = tuple(static_argnums)
+        self.static_argnames = tuple(static_argnames)
+        self._layouts: dict[tuple[int, ...], _state.StateLayout] = {}
+        self._programs: dict[tuple, _Program] = {}
+        functools.update_wrapper(self, fn)
+
+    def clear_cache(self) -> None:
+        """Forget every compiled program (the next call traces again)."""
+        self._layouts.clear()
+        self._programs.clear()
+
+    def _layout(self, stateful: list) -> _state.StateLayout:
+        ids = tuple(map(id, stateful))
+        layout = self._layouts.get(ids)
+        if layout is None or layout.epoch != _tracking.epoch:
+            # Something changed somewhere since the last call: re-validate this call's state only.
+            fresh = _state.StateLayout([*stateful, _random.default_generator])
+            if layout is None or fresh.signature != layout.signature:
+                layout = fresh
+            layout.epoch = fresh.epoch
+            self._layouts[ids] = layout
+        return layout
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        static_args = ()
+        if self.static_argnums or self.static_argnames:
+            args, kwargs, static_args = self._split_static(args, kwargs)
+        leaves, treedef = jax.tree_util.tree_flatten((args, kwargs), is_leaf=_state.is_stateful)
+        kinds = tuple(map(_kind, leaves))
+        stateful = [leaf for leaf, kind in zip(leaves, kinds, strict=True) if kind == _STATEFUL]
+        dynamic = [leaf for leaf, kind in zip(leaves, kinds, strict=True) if kind == _DYNAMIC]
+        static = tuple(leaf for leaf, kind in zip(leaves, kinds, strict=True) if kind == _STATIC)
+        layout = self._layout(stateful)
+        key = (layout, treedef, kinds, static, static_args)
+        try:
+            program = self._programs.get(key)
+        except TypeError:
+            bad = next(s for s in static if not _hashable(s))
+            raise TypeError(
+                f"torchjax.compile: an argument of type {type(bad).__name__} is neither an array, a number nor "
+                "hashable, so it cannot key the compiled program; make it hashable or pass arrays instead"
+            ) from None
+        if program is None:
+            fn = self.fn if not static_args else self._with_static(static_args)
+            program = _Program(fn, layout, stateful, treedef, kinds, static, self.donate)
+            self._programs[key] = program
+        return program(dynamic)
+
+    def _split_static(self, args: tuple, kwargs: dict) -> tuple[tuple, dict, tuple]:
+        nums = {i % len(args) for i in self.static_argnums if -len(args) <= i < len(args)}
+        static = tuple(("arg", i, args[i]) for i in sorted(nums)) + tuple(
+            ("kw", k, kwargs[k]) for k in self.static_argnames if k in kwargs)
+        args = tuple(None if i in nums else a for i, a in enumerate(args))
+        kwargs = {k: v for k, v in kwargs.items() if k not in self.static_argnames}
+        return args, kwargs, static
+
+    def _with_static(self, static_args: tuple) -> Callable:
+        def call(*args, **kwargs):
+            args = list(args)
+            for where, key, value in static_args:
+                if where == "arg":
+                    args[key] = value
+                else:
+                    kwargs[key] = value
+            return self.fn(*args, **kwargs)
+
+        return call
+
+
+def _hashable(x: Any) -> bool:
+    try:
+        hash(x)
+    except TypeError:
+        return False
+    return True
+
+
+class CompiledModule:
+    """What :func:`compile` returns for a Module: calls its forward (with hooks) compiled, on its
+    live state; other attributes are the module's."""
+
+    def __init__(self, module: Module, *, donate: bool) -> None:
+        self.__dict__["_orig_mod"] = module
+        self.__dict__["_compiled"] = CompiledFunction(
+            lambda m, *a, **k: m(*a, **k), donate=donate, static_argnums=(), static_argnames=()
+        )
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._compiled(self._orig_mod, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__dict__["_orig_mod"], name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._orig_mod, name, value)
+
+    def __repr__(self) -> str:
+        return f"CompiledModule({self._orig_mod!r})"
+
+
+def compile(
+    fn: Callable | Module | None = None,
+    *,
+    donate: bool = True,
+    static_argnums: int | Sequence[int] = (),
+    static_argnames: str | Sequence[str] = (),
+) -> Any:
+    """Compile a training step (or a module's forward) into one XLA program.
+
+    Arguments:
+        fn: a function whose stateful arguments (Modules, Optimizers, Parameters, Generators) are
+            read and written like torch tensors, or a Module (its forward is compiled).
+        donate: let XLA reuse the old state's memory for the new state, so a step's peak memory
+            matches hand-written JAX. Arrays taken out of the state before the call (e.g. values
+            of an earlier ``state_dict()``) are invalidated by it: copy them if you keep them.
+        static_argnums, static_argnames: arguments that are compile-time constants.
+
+    Usable as ``@torchjax.compile`` or ``@torchjax.compile(donate=False)``. A module the function
+    reaches through a closure or a global instead of an argument raises a RuntimeError while
+    tracing, since its state would otherwise be frozen into the program.
+    """
+    if isinstance(static_argnums, int):
+        static_argnums = (static_argnums,)
+    if isinstance(static_argnames, str):
+        static_argnames = (static_argnames,)
+    if fn is None:
+        return functools.partial(compile, donate=donate, static_argnums=static_argnums,
+                                 static_argnames=static_argnames)
+    if isinstance(fn, Module):
+        return CompiledModule(fn, donate=donate)
+    if not callable(fn):
+        raise TypeError(f"torchjax.compile expects a function or a Module, got {type(fn).__name__}")
+    return CompiledFunction(fn, donate=donate, static_argnums=static_argnums, static_argnames=static_argnames)
