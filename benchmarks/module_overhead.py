@@ -96,8 +96,11 @@ def run(forward: Callable, x, block: Callable, iterations: int) -> float:
 def repetition(candidates: dict[str, tuple], iterations: int, turns: int = 10) -> dict[str, float]:
     """Seconds per call of each candidate, the candidates taking turns in ``turns`` blocks."""
     elapsed = dict.fromkeys(candidates, 0.0)
-    for _ in range(turns):
-        for name, (forward, inputs, block) in candidates.items():
+    names = list(candidates)
+    for turn in range(turns):
+        # Rotate who goes first: the first block after another library's block runs on colder caches.
+        for name in names[turn % len(names):] + names[: turn % len(names)]:
+            forward, inputs, block = candidates[name]
             elapsed[name] += run(forward, inputs, block, iterations // turns)
     return {name: seconds / (iterations // turns * turns) for name, seconds in elapsed.items()}
 

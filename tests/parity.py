@@ -21,6 +21,7 @@ TORCH = SimpleNamespace(
     tensor=lambda a, dtype=np.float32: torch.tensor(np.asarray(a, dtype=dtype)),
     zeros=lambda *shape: torch.zeros(*shape),
     manual_seed=torch.manual_seed,
+    tanh=torch.tanh,
 )
 TJ = SimpleNamespace(
     name="torchjax",
@@ -29,6 +30,7 @@ TJ = SimpleNamespace(
     tensor=lambda a, dtype=np.float32: jnp.asarray(np.asarray(a, dtype=dtype)),
     zeros=lambda *shape: torchjax.empty(*shape),
     manual_seed=torchjax.manual_seed,
+    tanh=jnp.tanh,
 )
 LIBS = (TORCH, TJ)
 
@@ -79,6 +81,8 @@ def global_hooks_removed():
                                                                                                "kwargs"))]
     saved = [(lib.module_hooks, n, dict(getattr(lib.module_hooks, n))) for lib in LIBS for n in names
              if hasattr(lib.module_hooks, n)]
+    # Which kind of global backward hook (full or legacy) was registered first sticks for the process.
+    flags = [(lib.module_hooks, lib.module_hooks._global_is_full_backward_hook) for lib in LIBS]
     try:
         yield
     finally:
@@ -86,3 +90,21 @@ def global_hooks_removed():
             d = getattr(mod, n)
             d.clear()
             d.update(content)
+        for mod, flag in flags:
+            mod._global_is_full_backward_hook = flag
+
+
+def assert_no_tracers(*objects) -> None:
+    """Every parameter's data and grad, every buffer of these Modules (and every Generator's key)
+    is a concrete array: no transform left a tracer behind."""
+    import jax
+
+    for obj in objects:
+        if isinstance(obj, torchjax.Generator):
+            assert not isinstance(obj._key, jax.core.Tracer), "tracer left in a Generator's key"
+            continue
+        for name, p in obj.named_parameters(remove_duplicate=False):
+            assert isinstance(p.data, jax.Array) and not isinstance(p.data, jax.core.Tracer), f"{name}.data"
+            assert p.grad is None or not isinstance(p.grad, jax.core.Tracer), f"{name}.grad"
+        for name, b in obj.named_buffers(remove_duplicate=False):
+            assert isinstance(b, jax.Array) and not isinstance(b, jax.core.Tracer), f"buffer {name}"

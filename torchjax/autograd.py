@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+from jax.custom_derivatives import SymbolicZero
 
 from . import _state
 
@@ -111,11 +112,12 @@ def backward(fn: Callable, *args: Any, has_aux: bool = False, **kwargs: Any):
         )
     layout = _state.collect((args, kwargs))
     trainable = [p for p in layout.params if p.requires_grad]
+    used = [False] * len(trainable)
 
     def pure(values):
         with layout.installed():
-            for p, value in zip(trainable, values, strict=True):
-                p.data = value
+            for i, (p, value) in enumerate(zip(trainable, values, strict=True)):
+                p.data = _usage_marker(used, i)(value)
             out = fn(*args, **kwargs)
             loss, aux = out if has_aux else (out, None)
             if not (hasattr(loss, "shape") and loss.shape == ()):
@@ -130,7 +132,28 @@ def backward(fn: Callable, *args: Any, has_aux: bool = False, **kwargs: Any):
         d[k] = value
     for g, value in zip(layout.generators, keys, strict=True):
         g._key = value
-    for p, g in zip(trainable, grads, strict=True):
-        p.grad = g if p.grad is None else p.grad + g
+    for p, g, is_used in zip(trainable, grads, used, strict=True):
+        if is_used:  # as in torch, a parameter the loss does not depend on keeps its grad (None)
+            p.grad = g if p.grad is None else p.grad + g
     return (loss, aux) if has_aux else loss
+
+
+def _usage_marker(used: list[bool], index: int) -> Callable:
+    """Identity whose backward records whether any gradient reached the value (a non-zero
+    cotangent), so parameters outside the loss's graph keep ``grad=None`` as torch leaves them."""
+
+    @jax.custom_vjp
+    def mark(x):
+        return x
+
+    def fwd(x):
+        return x.value, None
+
+    def bwd(_, cotangent):
+        if not isinstance(cotangent, SymbolicZero):
+            used[index] = True
+        return (cotangent,)
+
+    mark.defvjp(fwd, bwd, symbolic_zeros=True)
+    return mark
 

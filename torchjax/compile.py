@@ -108,12 +108,14 @@ class CompiledFunction:
         self.static_argnums = tuple(static_argnums)
         self.static_argnames = tuple(static_argnames)
         self._layouts: dict[tuple[int, ...], _state.StateLayout] = {}
+        self._by_signature: dict[tuple, _state.StateLayout] = {}
         self._programs: dict[tuple, _Program] = {}
         functools.update_wrapper(self, fn)
 
     def clear_cache(self) -> None:
         """Forget every compiled program (the next call traces again)."""
         self._layouts.clear()
+        self._by_signature.clear()
         self._programs.clear()
 
     def _layout(self, stateful: list) -> _state.StateLayout:
@@ -121,9 +123,9 @@ class CompiledFunction:
         layout = self._layouts.get(ids)
         if layout is None or layout.epoch != _tracking.epoch:
             # Something changed somewhere since the last call: re-validate this call's state only.
+            # A layout seen before (same objects, flags and hooks) comes back with its programs.
             fresh = _state.StateLayout([*stateful, _random.default_generator])
-            if layout is None or fresh.signature != layout.signature:
-                layout = fresh
+            layout = self._by_signature.setdefault(fresh.signature, fresh)
             layout.epoch = fresh.epoch
             self._layouts[ids] = layout
         return layout

@@ -84,13 +84,6 @@ def _named_slots(module: Module) -> list[tuple[str, dict, str, Any]]:
 def _reparametrized(module: Module, values: dict, *, tie_weights: bool, strict: bool) -> Iterator[None]:
     slots = _named_slots(module)
     names = {name for name, *_ in slots}
-    if strict:
-        missing = sorted(names - values.keys())
-        unexpected = sorted(values.keys() - names)
-        if missing or unexpected:
-            parts = ([f"Missing key(s): {', '.join(map(repr, missing))}."] if missing else []) + (
-                [f"Unexpected key(s): {', '.join(map(repr, unexpected))}."] if unexpected else [])
-            raise RuntimeError(f"Error(s) in reparametrizing for {module._get_name()}:\n\t" + "\n\t".join(parts))
     if tie_weights:
         # A value given under one name of a tied object applies to every name of that object.
         by_object: dict[int, list[str]] = {}
@@ -100,11 +93,19 @@ def _reparametrized(module: Module, values: dict, *, tie_weights: bool, strict: 
             given = [n for n in tied if n in values]
             if len(given) > 1 and any(values[n] is not values[given[0]] for n in given[1:]):
                 raise ValueError(
-                    f"functional_call got multiple values for keys {given}, which are tied. "
+                    f"functional_call got multiple values for keys {sorted(tied)}, which are tied. "
                     "Consider using tie_weights=False"
                 )
             if given:
                 values = {**values, **{n: values[given[0]] for n in tied}}
+    if strict:
+        # As torch: checked after untying, so one name of a tied pair stands for all of them.
+        missing = sorted(names - values.keys())
+        unexpected = sorted(values.keys() - names)
+        if missing or unexpected:
+            parts = ([f"Unexpected key(s): {', '.join(map(repr, unexpected))}."] if unexpected else []) + (
+                [f"Missing key(s): {', '.join(map(repr, missing))}."] if missing else [])
+            raise RuntimeError(f"Error(s) in reparametrizing for {module._get_name()}:\n\t" + "\n\t".join(parts))
     saved = [(owner, key, current) for name, owner, key, current in slots if name in values]
     try:
         for name, owner, key, current in slots:

@@ -103,7 +103,8 @@ def scenario_builders(r: random.Random, n_groups: int) -> dict[str, Callable]:
                           base_momentum=per_group(0.7, 0.85), max_momentum=r.uniform(0.88, 0.95)),
         "CyclicLR-scale_fn": sched("CyclicLR", 0.01, 0.2, step_size_up=r.randint(2, 6),
                                    scale_fn=lambda x: 1.0 / (1.0 + 0.1 * x),
-                                   scale_mode=r.choice(["cycle", "iterations"]), cycle_momentum=r.choice([False, True])),
+                                   scale_mode=r.choice(["cycle", "iterations"]),
+                                   cycle_momentum=r.choice([False, True])),
         "SequentialLR": lambda lib, opt: lib.SequentialLR(opt, [
             lib.LinearLR(opt, start_factor=seq_args["start"], total_iters=seq_args["iters"]),
             lib.ExponentialLR(opt, seq_args["gamma"]),
@@ -156,13 +157,22 @@ def assert_close(ours, theirs) -> None:
     np.testing.assert_allclose(np.asarray(ours, dtype=float), np.asarray(theirs, dtype=float), rtol=RTOL, atol=0)
 
 
+def hyperparameters(group: dict) -> dict:
+    return {key: value for key, value in group.items() if key != "params"}
+
+
+def copy_hyperparameters(target, source) -> None:
+    """What ``Optimizer.load_state_dict`` restores of the param groups (lr, initial_lr, momenta...)."""
+    for group, saved in zip(target.param_groups, source.param_groups, strict=True):
+        group.update(hyperparameters(saved))
+
+
 def assert_same_groups(ours: FakeOptimizer, theirs: torch.optim.Optimizer) -> None:
     """Every hyper-parameter (lr, initial_lr, momentum or betas, the cycle's keys) equal; lrs are floats."""
     assert len(ours.param_groups) == len(theirs.param_groups)
     for i, (group, torch_group) in enumerate(zip(ours.param_groups, theirs.param_groups, strict=True)):
         assert type(group["lr"]) is float
-        hyper = lambda g: {key: value for key, value in g.items() if key != "params"}  # noqa: E731
-        assert_same_state(hyper(group), hyper(torch_group), f"param_groups[{i}]")
+        assert_same_state(hyperparameters(group), hyperparameters(torch_group), f"param_groups[{i}]")
 
 
 def assert_same_state(ours, theirs, path: str = "state_dict") -> None:
@@ -225,11 +235,9 @@ def test_state_dict_round_trip(name: str, kind: str) -> None:
     ours, theirs = start(case)
     advance(case, [theirs, ours], range(5))
     ours_loaded, torch_loaded = start(case)
-    for (opt, scheduler), source in ((ours_loaded, theirs), (torch_loaded, ours)):
-        # Optimizer.load_state_dict restores the groups' hyper-parameters (after the scheduler is built).
-        for group, saved in zip(opt.param_groups, source[0].param_groups, strict=True):
-            group.update({key: value for key, value in saved.items() if key != "params"})
-        scheduler.load_state_dict(copy.deepcopy(source[1].state_dict()))
+    for (opt, scheduler), (source_opt, source_scheduler) in ((ours_loaded, theirs), (torch_loaded, ours)):
+        copy_hyperparameters(opt, source_opt)  # the optimizer's state is loaded after building the scheduler
+        scheduler.load_state_dict(copy.deepcopy(source_scheduler.state_dict()))
     advance(case, [theirs, ours_loaded, torch_loaded], range(5, STEPS - 5))
 
 
@@ -245,8 +253,7 @@ def test_resume_with_last_epoch(name: str, seed: int) -> None:
     _, (warm_opt, warm_sched) = start(case)
     advance(case, [(warm_opt, warm_sched)], range(7))
     torch_opt, _ = make_optimizers(case.kind, case.lrs)
-    for group, saved in zip(torch_opt.param_groups, warm_opt.param_groups, strict=True):
-        group.update({key: value for key, value in saved.items() if key != "params"})
+    copy_hyperparameters(torch_opt, warm_opt)
     our_opt = FakeOptimizer(torch_opt)
     theirs = torch_opt, case.build(torch_lib, torch_opt, last_epoch=7)
     ours = our_opt, case.build(our_lib, our_opt, last_epoch=7)
@@ -318,8 +325,8 @@ def test_get_lr_outside_step_warns() -> None:
     assert "get_last_lr()" in message
 
 
-@pytest.mark.parametrize("name", ["StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR",
-                                  "MultiplicativeLR", "LinearLR", "ConstantLR", "PolynomialLR", "CyclicLR", "OneCycleLR"])
+# CosineAnnealingWarmRestarts' step(epoch) is not deprecated: see test_warm_restarts_fractional_epochs.
+@pytest.mark.parametrize("name", [name for name in RESUMABLE if name != "CosineAnnealingWarmRestarts"])
 def test_step_with_epoch(name: str) -> None:
     """The deprecated ``step(epoch)``: closed forms where torch has them, with the deprecation warning."""
     case = make_case(name, 0, "sgd")

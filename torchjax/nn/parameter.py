@@ -231,7 +231,9 @@ class Parameter:
                 f"copy_: the source of shape {tuple(src.shape)} cannot be broadcast to the "
                 f"parameter's shape {tuple(self.data.shape)}"
             ) from None
-        return self._set(src)
+        # A real copy, as torch makes: sharing the source array would let a donating compiled
+        # step of one model invalidate the other's state.
+        return self._set(jnp.array(src, dtype=self.data.dtype, copy=True))
 
     def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None) -> Parameter:
         from . import init

@@ -144,6 +144,7 @@ class LRScheduler:
             (the groups must then hold ``"initial_lr"``).
 
     Constructing a scheduler performs its first step, which sets the epoch-0 learning rates.
+    torchjax: the learning rates it writes are Python floats, never arrays.
     """
 
     _get_lr_called_within_step: bool = False
@@ -608,7 +609,7 @@ class _ComposedScheduler(LRScheduler):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         state = dict(state_dict)
-        for scheduler, scheduler_state in zip(self._schedulers, state.pop("_schedulers"), strict=False):
+        for scheduler, scheduler_state in zip(self._schedulers, state.pop("_schedulers"), strict=True):
             scheduler.load_state_dict(scheduler_state)
         super().load_state_dict(state)
 

@@ -59,6 +59,7 @@ def call_with_backward_hooks(
     state = ([p.data for p in layout.params], [d[k] for d, k in layout.buffers], [g._key for g in layout.generators])
     input_slot = [top_level.get(id(arg_leaves[i])) for i in array_positions]
     out_tree_box: list = []
+    static_box: list = []
 
     def pure(inputs, state):
         data, buffers, keys = state
@@ -87,13 +88,31 @@ def call_with_backward_hooks(
         return pure(inputs, state)
 
     def fwd(inputs, state):
-        perturbed = [x.perturbed for x in inputs]
-        primals = ([x.value for x in inputs], jax.tree_util.tree_map(lambda x: x.value, state))
-        outputs, vjp_fn = jax.vjp(pure, *primals)
-        return outputs, (vjp_fn, perturbed, outputs)
+        # Differentiate only what is perturbed: an unperturbed input stays a constant of the inner
+        # ``jax.vjp``, so modules nested inside this one see it unperturbed too (grad_input None).
+        state_leaves, state_tree = jax.tree_util.tree_flatten(state)
+        in_perturbed = [x.perturbed for x in inputs]
+        st_perturbed = [x.perturbed for x in state_leaves]
+        in_values = [x.value for x in inputs]
+        st_values = [x.value for x in state_leaves]
+
+        def partial_pure(diff_inputs, diff_state):
+            diff_inputs, diff_state = iter(diff_inputs), iter(diff_state)
+            full_inputs = [next(diff_inputs) if p else v for v, p in zip(in_values, in_perturbed, strict=True)]
+            full_state = [next(diff_state) if p else v for v, p in zip(st_values, st_perturbed, strict=True)]
+            return pure(full_inputs, jax.tree_util.tree_unflatten(state_tree, full_state))
+
+        outputs, vjp_fn = jax.vjp(
+            partial_pure,
+            [v for v, p in zip(in_values, in_perturbed, strict=True) if p],
+            [v for v, p in zip(st_values, st_perturbed, strict=True) if p],
+        )
+        static_box[:] = [(in_perturbed, st_perturbed, state_tree)]  # Python values: not residuals
+        return outputs, (vjp_fn, outputs)
 
     def bwd(residual, cotangents):
-        vjp_fn, perturbed, outputs = residual
+        vjp_fn, outputs = residual
+        perturbed, st_perturbed, state_tree = static_box[0]
         out_cts, _ = cotangents
         grad_output = tuple(_cotangent_or_none(ct) for ct in out_cts)
         for hook in pre_hooks:
@@ -106,30 +125,35 @@ def call_with_backward_hooks(
                     f"got {len(result)}, but expected {len(grad_output)}"
                 )
             grad_output = tuple(result)
-        filled = [
-            _zero_cotangent(value) if ct is None else ct for ct, value in zip(grad_output, outputs[0], strict=True)
-        ]
-        state_cts = jax.tree_util.tree_map(_zero_cotangent, outputs[1])
-        input_cts, state_grads = vjp_fn((filled, state_cts))
-        grad_input: list = [None] * len(args)
-        for ct, slot, is_perturbed in zip(input_cts, input_slot, perturbed, strict=True):
-            if slot is not None and is_perturbed:
-                grad_input[slot] = ct
-        grad_input = tuple(grad_input)
         if full_hooks and not any(perturbed):
+            # As torch: with no input requiring grad, the full hooks fire right after the
+            # pre-hooks, before the gradients flow into the module (and its submodules' hooks).
             warnings.warn(
                 "Full backward hook is firing when gradients are computed with respect to module outputs "
                 "since no inputs require gradients.",
                 stacklevel=2,
             )
             for hook in full_hooks:
-                result = hook(module, grad_input, grad_output)
+                result = hook(module, (None,) * len(args), grad_output)
                 if result is not None and not (isinstance(result, tuple) and all(el is None for el in result)):
                     raise RuntimeError(
                         "Backward hook for Modules where no input requires gradient should always return None "
                         "or None for all gradients."
                     )
-        else:
+        filled = [
+            _zero_cotangent(value) if ct is None else ct for ct, value in zip(grad_output, outputs[0], strict=True)
+        ]
+        state_cts = jax.tree_util.tree_map(_zero_cotangent, outputs[1])
+        diff_input_cts, diff_state_cts = vjp_fn((filled, state_cts))
+        diff_input_cts, diff_state_cts = iter(diff_input_cts), iter(diff_state_cts)
+        input_cts = [next(diff_input_cts) if p else None for p in perturbed]
+        state_grads = jax.tree_util.tree_unflatten(
+            state_tree, [next(diff_state_cts) if p else None for p in st_perturbed])
+        if full_hooks and any(perturbed):
+            grad_input: tuple = tuple([None] * len(args))
+            for ct, slot in zip(input_cts, input_slot, strict=True):
+                if slot is not None and ct is not None:
+                    grad_input = grad_input[:slot] + (ct,) + grad_input[slot + 1:]
             for hook in full_hooks:
                 result = hook(module, grad_input, grad_output)
                 if result is None:
@@ -140,12 +164,12 @@ def call_with_backward_hooks(
                         f"got {len(result)}, but expected {len(grad_input)}"
                     )
                 grad_input = tuple(result)
-        new_input_cts = []
-        for ct, slot, is_perturbed, value in zip(input_cts, input_slot, perturbed, inputs, strict=True):
-            if slot is not None:
-                ct = grad_input[slot]
-            new_input_cts.append(None if ct is None or not is_perturbed else jnp.asarray(ct, value.dtype))
-        return new_input_cts, state_grads
+            input_cts = [grad_input[slot] if slot is not None else ct
+                         for ct, slot in zip(input_cts, input_slot, strict=True)]
+        return [
+            None if ct is None or not is_perturbed else jnp.asarray(ct, value.dtype)
+            for ct, is_perturbed, value in zip(input_cts, perturbed, inputs, strict=True)
+        ], state_grads
 
     hooked.defvjp(fwd, bwd, symbolic_zeros=True)
     out_leaves, (new_buffers, new_keys) = hooked(inputs, state)

@@ -1,0 +1,259 @@
+"""torchjax.compile: equality with eager and torch, recompilation rules, state write-back, errors."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+from nets import network
+from parity import TJ, TORCH, to_numpy
+
+import torchjax
+import torchjax.nn as tnn
+from torchjax import _random
+
+
+def sgd(model, lr):
+    for p in model.parameters():
+        if p.grad is not None:
+            p.data = p.data - lr * p.grad
+
+
+def loss_fn(model, x, y):
+    return ((model(x) - y) ** 2).mean()
+
+
+def train_step(model, x, y, lr):
+    model.zero_grad()
+    loss = torchjax.backward(loss_fn, model, x, y)
+    sgd(model, lr)
+    return loss
+
+
+def batches(n, seed=0, rows=5):
+    rng = np.random.default_rng(seed)
+    return [(rng.standard_normal((rows, 4)).astype(np.float32), rng.standard_normal((rows, 6)).astype(np.float32))
+            for _ in range(n)]
+
+
+def assert_concrete(module):
+    for name, value in [*module.named_parameters(), *module.named_buffers()]:
+        data = value.data if isinstance(value, tnn.Parameter) else value
+        assert not isinstance(data, jax.core.Tracer), name
+        if isinstance(value, tnn.Parameter) and value.grad is not None:
+            assert not isinstance(value.grad, jax.core.Tracer), name
+
+
+def test_compiled_steps_equal_eager_steps_and_torch():
+    theirs = network(TORCH)
+    eager, compiled = network(TJ), network(TJ)
+    state = {k: to_numpy(v) for k, v in theirs.state_dict().items()}
+    eager.load_state_dict(state)
+    compiled.load_state_dict(state)
+    torch_opt = torch.optim.SGD(theirs.parameters(), lr=0.1)
+    step = torchjax.compile(train_step)
+    for x, y in batches(4):
+        torch_opt.zero_grad()
+        loss_t = ((theirs(torch.tensor(x)) - torch.tensor(y)) ** 2).mean()
+        loss_t.backward()
+        torch_opt.step()
+        loss_e = train_step(eager, jnp.asarray(x), jnp.asarray(y), 0.1)
+        loss_c = step(compiled, jnp.asarray(x), jnp.asarray(y), 0.1)
+        np.testing.assert_allclose(float(loss_c), loss_t.item(), rtol=1e-5)
+        np.testing.assert_allclose(float(loss_e), float(loss_c), rtol=1e-6)
+    for (name, t), (_, c), (_, e) in zip(theirs.state_dict().items(), compiled.state_dict().items(),
+                                         eager.state_dict().items(), strict=True):
+        np.testing.assert_allclose(to_numpy(c), to_numpy(t), atol=2e-5, err_msg=name)
+        np.testing.assert_allclose(to_numpy(c), to_numpy(e), atol=1e-6, err_msg=name)
+    assert compiled.out.weight is compiled.block.weight
+    assert_concrete(compiled)
+
+
+def test_recompiles_only_when_the_rules_say():
+    traces = []
+
+    @torchjax.compile
+    def step(model, x, y, lr, mode="sum"):
+        traces.append(1)
+        loss = torchjax.backward(loss_fn, model, x, y)
+        sgd(model, lr)
+        return loss
+
+    model = network(TJ)
+    (x, y), (x2, y2) = [(jnp.asarray(a), jnp.asarray(b)) for a, b in batches(2)]
+    step(model, x, y, 0.1)  # grads None -> traced
+    step(model, x, y, 0.1)  # grads now arrays: which grads are None changed -> traced
+    n = len(traces)
+    for lr in (0.1, 0.05, 0.01):  # a new learning rate value is a new input, not a new program
+        step(model, x2, y2, lr)
+    assert len(traces) == n == 2
+    model.eval()
+    step(model, x, y, 0.1)
+    assert len(traces) == 3  # training flag
+    model.train()
+    step(model, x, y, 0.1)
+    assert len(traces) == 3  # back to a program already built
+    model.inp.requires_grad_(False)
+    step(model, x, y, 0.1)
+    assert len(traces) == 4  # requires_grad flag
+    model.inp.requires_grad_(True)
+    step(model, x, y, 0.1)
+    assert len(traces) == 4
+    step(model, x[:3], y[:3], 0.1)
+    assert len(traces) == 5  # shapes
+    step(model, x, y, 0.1, mode="mean")
+    assert len(traces) == 6  # static argument
+    tnn.Linear(2, 2)  # an unrelated structural change elsewhere re-validates but does not retrace
+    step(model, x, y, 0.1)
+    assert len(traces) == 6
+    model.extra = tnn.Linear(1, 1)  # a structural change of this model does
+    step(model, x, y, 0.1)
+    assert len(traces) == 7
+    handle = model.inp.register_forward_hook(lambda m, a, o: o)
+    step(model, x, y, 0.1)
+    assert len(traces) == 8  # hooks run while tracing
+    handle.remove()
+    step(model, x, y, 0.1)
+    assert len(traces) == 8
+
+
+def test_deep_models_compile_and_match_eager():
+    torchjax.manual_seed(0)
+    deep = tnn.Sequential(*[tnn.Linear(8, 8) for _ in range(64)])
+    reference = tnn.Sequential(*[tnn.Linear(8, 8) for _ in range(64)])
+    reference.load_state_dict(deep.state_dict())
+    x = jnp.ones((2, 8))
+    step = torchjax.compile(lambda m, x, lr: (torchjax.backward(lambda m: m(x).sum(), m), sgd(m, lr))[0])
+    for _ in range(2):
+        reference.zero_grad()
+        deep.zero_grad()
+        step(deep, x, 0.01)
+        torchjax.backward(lambda m: m(x).sum(), reference)
+        sgd(reference, 0.01)
+    np.testing.assert_allclose(to_numpy(deep[0].weight), to_numpy(reference[0].weight), atol=1e-6)
+
+
+def test_module_reached_through_a_closure_raises_and_leaves_no_tracer():
+    model = tnn.Linear(3, 3)
+    before = to_numpy(model.weight).copy()
+
+    @torchjax.compile
+    def uses_global(x):
+        return model(x).sum()
+
+    with pytest.raises(RuntimeError, match="not one of its arguments"):
+        uses_global(jnp.ones((1, 3)))
+    assert_concrete(model)
+    np.testing.assert_array_equal(to_numpy(model.weight), before)
+
+    @torchjax.compile
+    def creates_its_own(x):
+        return tnn.Identity()(x)  # modules created while tracing are fine
+
+    np.testing.assert_array_equal(np.asarray(creates_its_own(jnp.ones(2))), np.ones(2))
+
+
+def test_randomness_advances_and_reproduces():
+    def noisy(model, x):
+        return model(x) + jax.random.normal(_random.next_key(), x.shape)
+
+    step = torchjax.compile(noisy)
+    model = tnn.Identity()
+    x = jnp.zeros(4)
+    torchjax.manual_seed(3)
+    first, second = np.asarray(step(model, x)), np.asarray(step(model, x))
+    assert not np.array_equal(first, second)
+    torchjax.manual_seed(3)
+    np.testing.assert_array_equal(np.asarray(step(model, x)), first)
+    assert not isinstance(torchjax.default_generator.get_state(), jax.core.Tracer)
+    gen = torchjax.Generator().manual_seed(5)
+    draw = torchjax.compile(lambda g: jax.random.uniform(g.next_key(), (3,)))
+    a, b = np.asarray(draw(gen)), np.asarray(draw(gen))
+    assert not np.array_equal(a, b)
+    with pytest.raises(RuntimeError, match="does not thread its state"):
+        jax.jit(lambda v: v + jax.random.normal(_random.next_key(), v.shape))(x)
+    assert not isinstance(torchjax.default_generator.get_state(), jax.core.Tracer)
+
+
+def test_compile_module_runs_forward_with_live_state_and_hooks():
+    model = tnn.Sequential(tnn.Linear(3, 4), tnn.Flatten(0))
+    calls = []
+    model.register_forward_hook(lambda m, a, o: calls.append(o.shape))
+    fast = torchjax.compile(model)
+    x = jnp.ones((2, 3))
+    np.testing.assert_allclose(np.asarray(fast(x)), np.asarray(model(x)), rtol=1e-6)
+    fast(x)
+    assert calls == [(8,), (8,), (8,)][:len(calls)] and 2 <= len(calls) <= 3  # eager call + one trace
+    model[0].weight.fill_(0.0)
+    np.testing.assert_allclose(np.asarray(fast(x)), np.tile(to_numpy(model[0].bias), 2), rtol=1e-6)
+    assert fast.training is True and isinstance(fast._orig_mod[0], tnn.Linear)
+    assert repr(fast).startswith("CompiledModule(Sequential(")
+
+
+@pytest.mark.parametrize("donate", [True, False])
+def test_donation_invalidates_old_state_only_when_asked(donate):
+    model = tnn.Linear(4, 4)
+    step = torchjax.compile(train_step, donate=donate)
+    x, y = jnp.ones((2, 4)), jnp.zeros((2, 4))
+    step(model, x, y, 0.1)
+    old = model.weight.data
+    step(model, x, y, 0.1)
+    assert old.is_deleted() is donate
+    assert not model.weight.data.is_deleted()
+
+
+def test_the_same_array_in_two_slots_is_donated_safely():
+    model = tnn.Module()
+    shared = jnp.ones(3)
+    model.register_buffer("a", shared)
+    model.register_buffer("b", shared)
+    step = torchjax.compile(lambda m: m.a.sum() + m.b.sum())
+    assert float(step(model)) == 6.0 and float(step(model)) == 6.0
+
+
+def test_raising_or_restructuring_inside_restores_everything():
+    model = network(TJ)
+    before = {k: to_numpy(v).copy() for k, v in model.state_dict().items()}
+    x, y = (jnp.asarray(a) for a in batches(1)[0])
+
+    @torchjax.compile
+    def raises(model, x, y):
+        train_step(model, x, y, 0.1)
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        raises(model, x, y)
+
+    @torchjax.compile
+    def restructures(model, x):
+        model.register_buffer("late", x.sum())
+        return model(x)
+
+    with pytest.raises(RuntimeError, match="changed which parameters, buffers or submodules"):
+        restructures(model, x)
+    assert "late" not in model._buffers
+    assert_concrete(model)
+    after = {k: to_numpy(v) for k, v in model.state_dict().items()}
+    assert list(after) == list(before) and all(np.array_equal(before[k], after[k]) for k in before)
+
+
+def test_nested_arguments_static_argnums_and_bad_static_values():
+    model = tnn.Linear(2, 2)
+
+    @torchjax.compile
+    def step(batch, models):
+        return models["m"](batch[0]).sum() * batch[1]
+
+    assert step((jnp.ones((1, 2)), 2.0), {"m": model}).shape == ()
+    scale = torchjax.compile(lambda m, x, k: m(x) * k, static_argnums=2)
+    assert scale(model, jnp.ones((1, 2)), 3).shape == (1, 2)
+    with pytest.raises(TypeError, match="hashable"):
+        torchjax.compile(lambda m, opts: m(jnp.ones((1, 2))))(model, [{"a": [1]}, object.__new__(Unhashable)])
+    with pytest.raises(TypeError, match="function or a Module"):
+        torchjax.compile(3)
+
+
+class Unhashable:
+    __hash__ = None
