@@ -99,7 +99,7 @@ def repetition(candidates: dict[str, tuple], iterations: int, turns: int = 10) -
     names = list(candidates)
     for turn in range(turns):
         # Rotate who goes first: the first block after another library's block runs on colder caches.
-        for name in names[turn % len(names):] + names[: turn % len(names)]:
+        for name in names[turn % len(names) :] + names[: turn % len(names)]:
             forward, inputs, block = candidates[name]
             elapsed[name] += run(forward, inputs, block, iterations // turns)
     return {name: seconds / (iterations // turns * turns) for name, seconds in elapsed.items()}
@@ -140,8 +140,10 @@ def main() -> None:
     ratio = statistics.median(sample["torchjax nn.Module"] / sample["hand-written jax"] for sample in samples)
 
     print(f"eager forward, {DEPTH} x (Linear({WIDTH}, {WIDTH}) + tanh), batch {BATCH}, float32")
-    print(f"jax {jax.__version__} on {jax.devices()[0].platform}, torch {torch.__version__}, "
-          f"python {platform.python_version()}, {torch.get_num_threads()} torch threads")
+    print(
+        f"jax {jax.__version__} on {jax.devices()[0].platform}, torch {torch.__version__}, "
+        f"python {platform.python_version()}, {torch.get_num_threads()} torch threads"
+    )
     print(f"median of R={args.repeats} repetitions x N={args.iterations} forwards\n")
     baseline = medians["hand-written jax"]
     print(f"{'':24s} {'µs/forward':>11s} {'vs hand-written':>16s}")

@@ -78,12 +78,30 @@ FUNCTIONAL_INTERNALS = {
 
 # torch.nn's submodules, listed as modules rather than as API names.
 SUBMODULES = [
-    "modules", "functional", "init", "utils", "parameter", "common_types", "grad", "attention",
-    "intrinsic", "qat", "quantizable", "quantized", "backends", "cpp", "parallel",
+    "modules",
+    "functional",
+    "init",
+    "utils",
+    "parameter",
+    "common_types",
+    "grad",
+    "attention",
+    "intrinsic",
+    "qat",
+    "quantizable",
+    "quantized",
+    "backends",
+    "cpp",
+    "parallel",
 ]
 SUBMODULE_FAMILIES = {
-    "modules": "module", "functional": "module", "init": "init", "parameter": "parameter",
-    "common_types": "module", "attention": "attention", "utils": "utils",
+    "modules": "module",
+    "functional": "module",
+    "init": "init",
+    "parameter": "parameter",
+    "common_types": "module",
+    "attention": "attention",
+    "utils": "utils",
 }
 
 

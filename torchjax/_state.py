@@ -40,11 +40,13 @@ class StateLayout:
         buffers: ``(module._buffers, name)`` for every buffer that is not None.
         generators: Generators whose key is a slot.
         items: ``(dict, key)`` slots contributed by other stateful objects (optimizer state).
+        hparams: ``(dict, key)`` inputs that are read but never written back (an optimizer's
+            ``lr``): traced so that changing them does not recompile.
         signature: what a compiled program depends on besides shapes and dtypes: identities,
             types, ``training`` and ``requires_grad`` flags, buffer names, hook ids.
     """
 
-    __slots__ = ("roots", "modules", "params", "buffers", "generators", "items", "signature", "epoch")
+    __slots__ = ("roots", "modules", "params", "buffers", "generators", "items", "hparams", "signature", "epoch")
 
     def __init__(self, roots: Iterable[Any]) -> None:
         self.roots = tuple(roots)
@@ -54,6 +56,7 @@ class StateLayout:
         self.buffers: list[tuple[dict, str]] = []
         self.generators: list[_random.Generator] = []
         self.items: list[tuple[dict, Any]] = []
+        self.hparams: list[tuple[dict, Any]] = []
         seen: set[int] = set()
 
         def add_param(p: Parameter, owner: str) -> None:
@@ -88,10 +91,11 @@ class StateLayout:
                     self.generators.append(obj)
             elif id(obj) not in seen:
                 seen.add(id(obj))
-                params, items = obj._state_slots()
+                params, items, hparams = obj._state_slots()
                 for p in params:
                     add_param(p, type(obj).__name__)
                 self.items.extend(items)
+                self.hparams.extend(hparams)
         self.signature = self._signature()
 
     def _signature(self) -> tuple:
@@ -107,13 +111,14 @@ class StateLayout:
             tuple((id(d), k) for d, k in self.buffers),
             tuple(id(g) for g in self.generators),
             tuple((id(d), k) for d, k in self.items),
+            tuple((id(d), k) for d, k in self.hparams),
             tuple(module_mod._global_forward_pre_hooks), tuple(module_mod._global_forward_hooks),
             tuple(module_mod._global_backward_pre_hooks), tuple(module_mod._global_backward_hooks),
         )
 
     def slot_structure(self) -> tuple:
         """The slots alone (no flags): what must not change inside a traced function."""
-        return tuple(id(p) for p in self.params), self.signature[2:5]
+        return tuple(id(p) for p in self.params), self.signature[2:6]
 
     # --- moving values ---------------------------------------------------------------------------
     def read(self) -> tuple[list, list, list, list, list]:
@@ -138,16 +143,25 @@ class StateLayout:
         for (d, k), value in zip(self.items, items, strict=True):
             d[k] = value
 
+    def read_hparams(self) -> list:
+        return [d[k] for d, k in self.hparams]
+
     @contextlib.contextmanager
-    def installed(self, state: tuple | None = None) -> Iterator[None]:
-        """Install ``state`` (when given) for the body; restore every slot afterwards, always."""
-        saved = self.read()
+    def installed(self, state: tuple | None = None, hparams: list | None = None) -> Iterator[None]:
+        """Install ``state`` and ``hparams`` (when given) for the body; restore every slot
+        afterwards, always."""
+        saved, saved_hparams = self.read(), self.read_hparams()
         try:
             if state is not None:
                 self.write(state)
+            if hparams is not None:
+                for (d, k), value in zip(self.hparams, hparams, strict=True):
+                    d[k] = value
             yield
         finally:
             self.write(saved)
+            for (d, k), value in zip(self.hparams, saved_hparams, strict=True):
+                d[k] = value
 
 
 def stateful_leaves(tree: Any) -> tuple[list, Any]:

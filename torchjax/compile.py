@@ -47,11 +47,11 @@ class _Program:
                  static: tuple, donate: bool) -> None:
         self.layout = layout
 
-        def pure(state, dynamic):
+        def pure(state, hparams, dynamic):
             snapshots = [_StateSnapshot(obj) for obj in stateful if isinstance(obj, Module)]
             structure = layout.slot_structure()
             try:
-                with _state.tracing_modules(layout), layout.installed(state):
+                with _state.tracing_modules(layout), layout.installed(state, hparams):
                     leaves, dyn, stat, objs = [], iter(dynamic), iter(static), iter(stateful)
                     for kind in kinds:
                         leaves.append(next(objs) if kind == _STATEFUL else next(dyn) if kind == _DYNAMIC else next(stat))
@@ -74,15 +74,15 @@ class _Program:
 
     def __call__(self, dynamic: list) -> Any:
         layout = self.layout
-        state = layout.read()
+        state, hparams = layout.read(), layout.read_hparams()
         try:
-            out, new_state = self.jitted(state, dynamic)
+            out, new_state = self.jitted(state, hparams, dynamic)
         except RuntimeError as e:
             if "donate the same buffer twice" not in str(e):
                 raise
             # Two slots hold the same array object: give each its own copy once, then retry.
             layout.write(_distinct(state))
-            out, new_state = self.jitted(layout.read(), dynamic)
+            out, new_state = self.jitted(layout.read(), hparams, dynamic)
         layout.write(new_state)
         return out
 
@@ -118,8 +118,8 @@ class CompiledFunction:
         self._by_signature.clear()
         self._programs.clear()
 
-    def _layout(self, stateful: list) -> _state.StateLayout:
-        ids = tuple(map(id, stateful))
+    def _layout(self, stateful: list, extras: tuple) -> _state.StateLayout:
+        ids = (tuple(map(id, stateful)), extras)
         layout = self._layouts.get(ids)
         if layout is None or layout.epoch != _tracking.epoch:
             # Something changed somewhere since the last call: re-validate this call's state only.
@@ -139,8 +139,10 @@ class CompiledFunction:
         stateful = [leaf for leaf, kind in zip(leaves, kinds, strict=True) if kind == _STATEFUL]
         dynamic = [leaf for leaf, kind in zip(leaves, kinds, strict=True) if kind == _DYNAMIC]
         static = tuple(leaf for leaf, kind in zip(leaves, kinds, strict=True) if kind == _STATIC)
-        layout = self._layout(stateful)
-        key = (layout, treedef, kinds, static, static_args)
+        # Optimizers add what their compiled update depends on besides slots (constant options).
+        extras = tuple(obj._compile_key() for obj in stateful if hasattr(type(obj), "_compile_key"))
+        layout = self._layout(stateful, extras)
+        key = (layout, extras, treedef, kinds, static, static_args)
         try:
             program = self._programs.get(key)
         except TypeError:

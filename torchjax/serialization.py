@@ -81,7 +81,6 @@ from __future__ import annotations
 
 import _compat_pickle
 import base64
-import codecs
 import hashlib
 import importlib
 import io
@@ -94,6 +93,7 @@ import stat
 import struct
 import sys
 import zipfile
+import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from typing import IO, Any
@@ -310,6 +310,9 @@ class _TorchGlobal:
     def __repr__(self) -> str:
         return f"<global {self.module}.{self.name}>"
 
+    def __call__(self, *args, **kwargs):  # pickle's save_reduce insists on a callable
+        raise TypeError(f"{self!r} is only a name written into a checkpoint")
+
 
 class _StorageRef:
     __slots__ = ("pid",)
@@ -342,7 +345,7 @@ class _TorchPickler(pickle._Pickler):
         return obj.pid if type(obj) is _StorageRef else None
 
     def _save_torch_global(self, obj: _TorchGlobal) -> None:
-        self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode("utf-8"))
+        self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode())
         self.memoize(obj)
 
     dispatch[_TorchGlobal] = _save_torch_global
@@ -389,25 +392,88 @@ class _TorchPickler(pickle._Pickler):
                 (_StorageRef(pid), 0, shape, _c_strides(shape), False, hooks, _TorchGlobal("torch", entry.torch)))
 
 
-def _write_record(zf: zipfile.ZipFile, name: str, payload) -> int:
-    """Write one uncompressed record whose data starts at a multiple of 64 bytes, as torch does.
+_ZIP64_LIMIT = 0xFFFFFFFF  # sizes and offsets from here on need zip64 fields (module constants: tests lower them)
+_ZIP64_COUNT_LIMIT = 0xFFFF
 
-    Returns the record's CRC-32.
+
+class _ZipWriter:
+    """Writes the zip layout of torch's writer (miniz), stream-only (no seeking).
+
+    Each record is stored uncompressed, its data starting at a multiple of 64 bytes thanks to an
+    ``"FB"`` padding extra field, and followed by a data descriptor unless it is empty; zip64 fields
+    appear exactly where miniz puts them. torch's optional storage-offset calculation
+    (``torch.utils.serialization.config.load.calculate_storage_offsets``) relies on this layout.
+    Offsets are relative to where the archive starts in the file.
     """
-    data = memoryview(payload).cast("B") if not isinstance(payload, bytes) else payload
-    zinfo = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-    zinfo.compress_type = zipfile.ZIP_STORED
-    zinfo.file_size = len(data)
-    zip64 = zinfo.file_size * 1.05 > zipfile.ZIP64_LIMIT  # zipfile adds a 20-byte zip64 extra then
-    header_offset = getattr(zf, "start_dir", None)
-    if header_offset is None:
-        header_offset = zf.fp.tell()
-    unpadded = header_offset + 30 + len(name.encode("utf-8")) + 4 + (20 if zip64 else 0)
-    pad = -unpadded % _ALIGNMENT
-    zinfo.extra = b"FB" + struct.pack("<H", pad) + b"Z" * pad  # torch's (miniz's) padding field
-    with zf.open(zinfo, "w", force_zip64=zip64) as dest:
-        dest.write(data)
-    return zinfo.CRC
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self._fh = fh
+        self._pos = 0
+        self._entries: list[tuple[bytes, int, int, int, int]] = []  # name, offset, size, crc, flags
+
+    def _write(self, data) -> None:
+        view = memoryview(data).cast("B")
+        self._pos += len(view)
+        while view:
+            written = self._fh.write(view)
+            if written is None or written >= len(view):
+                break
+            view = view[written:]  # a raw stream may write part of the buffer
+
+    def add(self, name: str, payload) -> int:
+        """Append one record; returns its CRC-32."""
+        data = payload if isinstance(payload, bytes) else memoryview(payload).cast("B")
+        size, offset, crc = len(data), self._pos, zlib.crc32(data)
+        name_bytes = name.encode()
+        fields = struct.pack("<QQ", size, size) if size >= _ZIP64_LIMIT else b""
+        fields += struct.pack("<Q", offset) if offset >= _ZIP64_LIMIT else b""
+        extra = struct.pack("<HH", 1, len(fields)) + fields if fields else b""
+        pad = -(offset + 30 + len(name_bytes) + len(extra) + 4) % _ALIGNMENT
+        extra += b"FB" + struct.pack("<H", pad) + b"Z" * pad
+        flags = 0x0800 | (0x0008 if size else 0)  # UTF-8 names; sizes in a data descriptor
+        version = 45 if fields else 20
+        self._write(struct.pack("<IHHHHHIIIHH", 0x04034B50, version, flags, 0, 0, 0, 0, 0, 0, len(name_bytes),
+                                len(extra)) + name_bytes + extra)
+        self._write(data)
+        if size:
+            if size >= _ZIP64_LIMIT or offset >= _ZIP64_LIMIT:
+                self._write(struct.pack("<IIQQ", 0x08074B50, crc, size, size))
+            else:
+                self._write(struct.pack("<IIII", 0x08074B50, crc, size, size))
+        self._entries.append((name_bytes, offset, size, crc, flags))
+        return crc
+
+    def close(self) -> None:
+        """Write the central directory and end records."""
+        cd_offset = self._pos
+        directory = bytearray()
+        for name_bytes, offset, size, crc, flags in self._entries:
+            fields = struct.pack("<QQ", size, size) if size >= _ZIP64_LIMIT else b""
+            fields += struct.pack("<Q", offset) if offset >= _ZIP64_LIMIT else b""
+            extra = struct.pack("<HH", 1, len(fields)) + fields if fields else b""
+            size32 = 0xFFFFFFFF if size >= _ZIP64_LIMIT else size
+            offset32 = 0xFFFFFFFF if offset >= _ZIP64_LIMIT else offset
+            version = 45 if fields else 20
+            directory += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, version, version, flags, 0, 0, 0, crc, size32,
+                                     size32, len(name_bytes), len(extra), 0, 0, 0, 0, offset32)
+            directory += name_bytes + extra
+        self._write(directory)
+        count, cd_size = len(self._entries), len(directory)
+        big_count, big_size, big_offset = (count >= _ZIP64_COUNT_LIMIT, cd_size >= _ZIP64_LIMIT,
+                                           cd_offset >= _ZIP64_LIMIT)
+        if big_count or big_size or big_offset:
+            end64 = self._pos
+            self._write(struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, count, count, cd_size, cd_offset))
+            self._write(struct.pack("<IIQI", 0x07064B50, 0, end64, 1))
+        self._write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF if big_count else count,
+                                0xFFFF if big_count else count, 0xFFFFFFFF if big_size else cd_size,
+                                0xFFFFFFFF if big_offset else cd_offset, 0))
+        if hasattr(self._fh, "flush"):
+            self._fh.flush()
+
+
+def _write_record(writer: _ZipWriter, name: str, payload) -> int:
+    return writer.add(name, payload)
 
 
 def _storage_payload(array, dtype: np.dtype) -> np.ndarray:
@@ -417,19 +483,20 @@ def _storage_payload(array, dtype: np.dtype) -> np.ndarray:
 
 def _write_torch(pickled: bytes, storages, fh: IO[bytes]) -> None:
     digest = hashlib.sha1(pickled)
-    with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-        prefix = _ARCHIVE_NAME + "/"
-        _write_record(zf, prefix + "data.pkl", pickled)
-        _write_record(zf, prefix + ".format_version", b"1")
-        _write_record(zf, prefix + ".storage_alignment", str(_ALIGNMENT).encode())
-        _write_record(zf, prefix + "byteorder", b"little")
-        for key, array, dtype in storages:
-            crc = _write_record(zf, f"{prefix}data/{key}", _storage_payload(array, dtype))
-            digest.update(struct.pack("<I", crc))
-        _write_record(zf, prefix + "version", b"3\n")
-        # torch writes 40 decimal digits here; ours are derived from the content (reproducible files).
-        serialization_id = str(int(digest.hexdigest(), 16) % 10**40).zfill(40)
-        _write_record(zf, prefix + ".data/serialization_id", serialization_id.encode())
+    writer = _ZipWriter(fh)
+    prefix = _ARCHIVE_NAME + "/"
+    _write_record(writer, prefix + "data.pkl", pickled)
+    _write_record(writer, prefix + ".format_version", b"1")
+    _write_record(writer, prefix + ".storage_alignment", str(_ALIGNMENT).encode())
+    _write_record(writer, prefix + "byteorder", b"little")
+    for key, array, dtype in storages:
+        crc = _write_record(writer, f"{prefix}data/{key}", _storage_payload(array, dtype))
+        digest.update(struct.pack("<I", crc))
+    _write_record(writer, prefix + "version", b"3\n")
+    # torch writes 40 decimal digits here; ours are derived from the content (reproducible files).
+    serialization_id = str(int(digest.hexdigest(), 16) % 10**40).zfill(40)
+    _write_record(writer, prefix + ".data/serialization_id", serialization_id.encode())
+    writer.close()
 
 
 def _prepare_torch(obj) -> tuple[bytes, list]:
@@ -441,16 +508,25 @@ def _prepare_torch(obj) -> tuple[bytes, list]:
 
 # --- the torch zip format: restricted reader ---------------------------------------------------
 
-_OP = {name: getattr(pickle, name)[0] for name in (
-    "PROTO", "FRAME", "STOP", "MARK", "POP", "POP_MARK", "DUP", "NONE", "NEWTRUE", "NEWFALSE", "BININT", "BININT1",
-    "BININT2", "LONG1", "LONG4", "BINFLOAT", "BINUNICODE", "SHORT_BINUNICODE", "BINUNICODE8", "BINSTRING",
-    "SHORT_BINSTRING", "BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8", "EMPTY_TUPLE", "TUPLE", "TUPLE1",
-    "TUPLE2", "TUPLE3", "EMPTY_LIST", "LIST", "APPEND", "APPENDS", "EMPTY_DICT", "DICT", "SETITEM", "SETITEMS",
-    "EMPTY_SET", "ADDITEMS", "FROZENSET", "GLOBAL", "STACK_GLOBAL", "REDUCE", "NEWOBJ", "BUILD", "BINPERSID",
-    "BINGET", "LONG_BINGET", "BINPUT", "LONG_BINPUT", "MEMOIZE", "INST", "OBJ", "EXT1", "EXT2", "EXT4", "NEWOBJ_EX",
-)}
-_CALLING_OPS = {_OP["INST"]: "INST", _OP["OBJ"]: "OBJ", _OP["EXT1"]: "EXT1", _OP["EXT2"]: "EXT2",
-                _OP["EXT4"]: "EXT4", _OP["NEWOBJ_EX"]: "NEWOBJ_EX"}
+# Opcode numbers (ints) of the pickle opcodes the reader interprets.
+(
+    _PROTO, _FRAME, _STOP, _MARK, _POP, _POP_MARK, _DUP, _NONE, _NEWTRUE, _NEWFALSE, _BININT, _BININT1, _BININT2,
+    _LONG1, _LONG4, _BINFLOAT, _BINUNICODE, _SHORT_BINUNICODE, _BINUNICODE8, _BINSTRING, _SHORT_BINSTRING, _BINBYTES,
+    _SHORT_BINBYTES, _BINBYTES8, _BYTEARRAY8, _EMPTY_TUPLE, _TUPLE, _TUPLE1, _TUPLE2, _TUPLE3, _EMPTY_LIST, _LIST,
+    _APPEND, _APPENDS, _EMPTY_DICT, _DICT, _SETITEM, _SETITEMS, _EMPTY_SET, _ADDITEMS, _FROZENSET, _GLOBAL,
+    _STACK_GLOBAL, _REDUCE, _NEWOBJ, _BUILD, _BINPERSID, _BINGET, _LONG_BINGET, _BINPUT, _LONG_BINPUT, _MEMOIZE,
+) = (
+    getattr(pickle, _n)[0] for _n in (
+        "PROTO", "FRAME", "STOP", "MARK", "POP", "POP_MARK", "DUP", "NONE", "NEWTRUE", "NEWFALSE", "BININT",
+        "BININT1", "BININT2", "LONG1", "LONG4", "BINFLOAT", "BINUNICODE", "SHORT_BINUNICODE", "BINUNICODE8",
+        "BINSTRING", "SHORT_BINSTRING", "BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8", "EMPTY_TUPLE",
+        "TUPLE", "TUPLE1", "TUPLE2", "TUPLE3", "EMPTY_LIST", "LIST", "APPEND", "APPENDS", "EMPTY_DICT", "DICT",
+        "SETITEM", "SETITEMS", "EMPTY_SET", "ADDITEMS", "FROZENSET", "GLOBAL", "STACK_GLOBAL", "REDUCE", "NEWOBJ",
+        "BUILD", "BINPERSID", "BINGET", "LONG_BINGET", "BINPUT", "LONG_BINPUT", "MEMOIZE",
+    )
+)
+# Opcodes that build objects from globals by other routes than REDUCE/NEWOBJ: refused.
+_CALLING_OPS = {getattr(pickle, _n)[0]: _n for _n in ("INST", "OBJ", "EXT1", "EXT2", "EXT4", "NEWOBJ_EX")}
 _TEXT_ENCODINGS = frozenset(["latin1", "latin-1", "iso-8859-1", "iso8859-1", "utf-8", "utf8", "ascii"])
 
 
@@ -500,7 +576,7 @@ class _Storage:
 def _safe_encode(text, encoding="utf-8", errors="strict"):
     if type(text) is not str or type(encoding) is not str or encoding.lower() not in _TEXT_ENCODINGS:
         raise UnsafeCheckpointError(f"refused _codecs.encode with encoding {encoding!r}")
-    return text.encode(encoding, errors if errors in ("strict",) else "strict")
+    return text.encode(encoding)
 
 
 def _safe_bytearray(*args):
@@ -558,9 +634,11 @@ class _TorchReader:
         storage_bytes = sum(info.file_size for info in zf.infolist() if info.filename.startswith(self.prefix + "data/"))
         self.expansion_budget = 2 * storage_bytes + _EXPANSION_ALLOWANCE
         self.materialized = 0
+        # Bound methods are new objects on each access: take each once, so identity checks hold.
         rebuilders = (self._rebuild_tensor, self._rebuild_tensor_v2, self._rebuild_tensor_v3,
                       self._rebuild_parameter, self._rebuild_parameter_with_state)
         self._rebuilders = {id(f): f for f in rebuilders}
+        rebuild_from_type = self._rebuild_from_type_v2
         self.globals: dict[tuple[str, str], Any] = {
             ("collections", "OrderedDict"): OrderedDict,
             ("collections", "Counter"): Counter,
@@ -574,12 +652,8 @@ class _TorchReader:
             ("torch", "device"): _torch_device,
             ("torch", "Tensor"): _TORCH_TENSOR,
             ("torch.nn.parameter", "Parameter"): _TORCH_PARAMETER,
-            ("torch._utils", "_rebuild_tensor"): self._rebuild_tensor,
-            ("torch._utils", "_rebuild_tensor_v2"): self._rebuild_tensor_v2,
-            ("torch._utils", "_rebuild_tensor_v3"): self._rebuild_tensor_v3,
-            ("torch._utils", "_rebuild_parameter"): self._rebuild_parameter,
-            ("torch._utils", "_rebuild_parameter_with_state"): self._rebuild_parameter_with_state,
-            ("torch._tensor", "_rebuild_from_type_v2"): self._rebuild_from_type_v2,
+            **{("torch._utils", f.__name__): f for f in rebuilders},
+            ("torch._tensor", "_rebuild_from_type_v2"): rebuild_from_type,
             ("torch", "UntypedStorage"): _StorageType(np.dtype(np.uint8), True, "UntypedStorage"),
             ("torch.storage", "UntypedStorage"): _StorageType(np.dtype(np.uint8), True, "UntypedStorage"),
         }
@@ -592,7 +666,7 @@ class _TorchReader:
             if name in _BY_TORCH_NAME:
                 self.globals[("torch", alias)] = _BY_TORCH_NAME[name].np
         safe = [OrderedDict, Counter, set, frozenset, complex, slice, _safe_bytearray, _safe_encode, _torch_size,
-                _torch_device, self._rebuild_from_type_v2, *rebuilders]
+                _torch_device, rebuild_from_type, *rebuilders]
         self.safe_callables = {id(f): f for f in safe}
         self.safe_new = {id(c): c for c in (OrderedDict, Counter, set, frozenset, complex)}
 
@@ -620,7 +694,8 @@ class _TorchReader:
             raise CheckpointError(f"record {name!r} is compressed; torch checkpoints store records uncompressed")
         self.bytes_read += info.file_size
         if self.bytes_read > self.archive_size:
-            raise CheckpointError("the zip records claim more data than the file holds (overlapping or corrupt records)")
+            raise CheckpointError("the zip records claim more data than the file holds (overlapping or corrupt "
+                                  "records)")
         data = self.zf.read(info)  # verifies the CRC-32
         if len(data) != info.file_size:
             raise CheckpointError(f"record {name!r} is truncated")
@@ -811,7 +886,6 @@ def _unpickle(data: bytes, reader: _TorchReader) -> Any:
     stack: list = []
     metastack: list = []
     memo: dict[int, Any] = {}
-    op_ = _OP
     weights_only = reader.weights_only
 
     def take(n: int) -> bytes:
@@ -859,66 +933,66 @@ def _unpickle(data: bytes, reader: _TorchReader) -> Any:
             raise CheckpointError("the checkpoint's pickle data ended before its STOP opcode (truncated?)")
         op = data[pos]
         pos += 1
-        if op == op_["BINPUT"]:
+        if op == _BINPUT:
             memo[take(1)[0]] = stack[-1]
-        elif op == op_["LONG_BINPUT"]:
+        elif op == _LONG_BINPUT:
             memo[unpack("<I", 4)] = stack[-1]
-        elif op == op_["MEMOIZE"]:
+        elif op == _MEMOIZE:
             memo[len(memo)] = stack[-1]
-        elif op == op_["BINGET"] or op == op_["LONG_BINGET"]:
-            index = take(1)[0] if op == op_["BINGET"] else unpack("<I", 4)
+        elif op == _BINGET or op == _LONG_BINGET:
+            index = take(1)[0] if op == _BINGET else unpack("<I", 4)
             if index not in memo:
                 raise CheckpointError(f"malformed pickle: memo entry {index} is missing")
             stack.append(memo[index])
-        elif op == op_["MARK"]:
+        elif op == _MARK:
             metastack.append(stack)
             stack = []
-        elif op == op_["BINUNICODE"]:
+        elif op == _BINUNICODE:
             stack.append(take(unpack("<I", 4)).decode("utf-8", "surrogatepass"))
-        elif op == op_["SHORT_BINUNICODE"]:
+        elif op == _SHORT_BINUNICODE:
             stack.append(take(take(1)[0]).decode("utf-8", "surrogatepass"))
-        elif op == op_["BINUNICODE8"]:
+        elif op == _BINUNICODE8:
             stack.append(take(unpack("<Q", 8)).decode("utf-8", "surrogatepass"))
-        elif op == op_["BININT1"]:
+        elif op == _BININT1:
             stack.append(take(1)[0])
-        elif op == op_["BININT2"]:
+        elif op == _BININT2:
             stack.append(unpack("<H", 2))
-        elif op == op_["BININT"]:
+        elif op == _BININT:
             stack.append(unpack("<i", 4))
-        elif op == op_["LONG1"]:
+        elif op == _LONG1:
             stack.append(int.from_bytes(take(take(1)[0]), "little", signed=True))
-        elif op == op_["LONG4"]:
+        elif op == _LONG4:
             stack.append(int.from_bytes(take(unpack("<i", 4)), "little", signed=True))
-        elif op == op_["BINFLOAT"]:
+        elif op == _BINFLOAT:
             stack.append(unpack(">d", 8))
-        elif op == op_["NONE"]:
+        elif op == _NONE:
             stack.append(None)
-        elif op == op_["NEWTRUE"]:
+        elif op == _NEWTRUE:
             stack.append(True)
-        elif op == op_["NEWFALSE"]:
+        elif op == _NEWFALSE:
             stack.append(False)
-        elif op == op_["EMPTY_TUPLE"]:
+        elif op == _EMPTY_TUPLE:
             stack.append(())
-        elif op == op_["TUPLE"]:
+        elif op == _TUPLE:
             items = pop_mark()
             stack.append(tuple(items))
-        elif op == op_["TUPLE1"]:
+        elif op == _TUPLE1:
             stack[-1] = (stack[-1],)
-        elif op == op_["TUPLE2"]:
+        elif op == _TUPLE2:
             if len(stack) < 2:
                 raise CheckpointError("malformed pickle: stack underflow")
             stack[-2:] = [(stack[-2], stack[-1])]
-        elif op == op_["TUPLE3"]:
+        elif op == _TUPLE3:
             if len(stack) < 3:
                 raise CheckpointError("malformed pickle: stack underflow")
             stack[-3:] = [(stack[-3], stack[-2], stack[-1])]
-        elif op == op_["EMPTY_LIST"]:
+        elif op == _EMPTY_LIST:
             stack.append([])
-        elif op == op_["LIST"]:
+        elif op == _LIST:
             items = pop_mark()
             stack.append(items)
-        elif op == op_["APPEND"] or op == op_["APPENDS"]:
-            items = [stack.pop()] if op == op_["APPEND"] else pop_mark()
+        elif op == _APPEND or op == _APPENDS:
+            items = [stack.pop()] if op == _APPEND else pop_mark()
             target = stack[-1]
             if type(target) is list:
                 target.extend(items)
@@ -927,89 +1001,89 @@ def _unpickle(data: bytes, reader: _TorchReader) -> Any:
             else:
                 for item in items:
                     target.append(item)
-        elif op == op_["EMPTY_DICT"]:
+        elif op == _EMPTY_DICT:
             stack.append({})
-        elif op == op_["DICT"]:
+        elif op == _DICT:
             items = pop_mark()
             if len(items) % 2:
                 raise CheckpointError("malformed pickle: odd number of dict items")
             stack.append({items[i]: items[i + 1] for i in range(0, len(items), 2)})
-        elif op == op_["SETITEM"]:
+        elif op == _SETITEM:
             value = stack.pop()
             key = stack.pop()
             setitems_target()[key] = value
-        elif op == op_["SETITEMS"]:
+        elif op == _SETITEMS:
             items = pop_mark()
             if len(items) % 2:
                 raise CheckpointError("malformed pickle: odd number of dict items")
             target = setitems_target()
             for i in range(0, len(items), 2):
                 target[items[i]] = items[i + 1]
-        elif op == op_["EMPTY_SET"]:
+        elif op == _EMPTY_SET:
             stack.append(set())
-        elif op == op_["ADDITEMS"]:
+        elif op == _ADDITEMS:
             items = pop_mark()
             target = stack[-1]
             if type(target) is not set:
                 raise CheckpointError("malformed pickle: ADDITEMS on a non-set")
             target.update(items)
-        elif op == op_["FROZENSET"]:
+        elif op == _FROZENSET:
             stack.append(frozenset(pop_mark()))
-        elif op == op_["GLOBAL"]:
+        elif op == _GLOBAL:
             module = readline()
             name = readline()
             stack.append(reader.find_global(module, name))
-        elif op == op_["STACK_GLOBAL"]:
+        elif op == _STACK_GLOBAL:
             name = stack.pop()
             module = stack.pop()
             if type(module) is not str or type(name) is not str:
                 raise CheckpointError("malformed pickle: STACK_GLOBAL needs two strings")
             stack.append(reader.find_global(module, name))
-        elif op == op_["REDUCE"]:
+        elif op == _REDUCE:
             args = stack.pop()
             if type(args) is not tuple:
                 raise CheckpointError("malformed pickle: REDUCE arguments are not a tuple")
             stack[-1] = reader.call(stack[-1], args)
-        elif op == op_["NEWOBJ"]:
+        elif op == _NEWOBJ:
             args = stack.pop()
             cls = stack.pop()
             if type(args) is not tuple:
                 raise CheckpointError("malformed pickle: NEWOBJ arguments are not a tuple")
             stack.append(reader.new_object(cls, args))
-        elif op == op_["BUILD"]:
+        elif op == _BUILD:
             state = stack.pop()
             reader.build(stack[-1], state)
-        elif op == op_["BINPERSID"]:
+        elif op == _BINPERSID:
             stack.append(reader.persistent_load(stack.pop()))
-        elif op == op_["STOP"]:
+        elif op == _STOP:
             if not stack:
                 raise CheckpointError("malformed pickle: empty stack at STOP")
             return stack.pop()
-        elif op == op_["PROTO"]:
+        elif op == _PROTO:
             if take(1)[0] > pickle.HIGHEST_PROTOCOL:
                 raise CheckpointError("unsupported pickle protocol in checkpoint")
-        elif op == op_["FRAME"]:
+        elif op == _FRAME:
             take(8)
-        elif op == op_["POP"]:
+        elif op == _POP:
             if stack:
                 stack.pop()
             else:
                 pop_mark()
-        elif op == op_["POP_MARK"]:
+        elif op == _POP_MARK:
             pop_mark()
-        elif op == op_["DUP"]:
+        elif op == _DUP:
             stack.append(stack[-1])
-        elif op == op_["BINSTRING"]:
+        elif op == _BINSTRING:
             stack.append(text(take(unpack("<i", 4))))
-        elif op == op_["SHORT_BINSTRING"]:
+        elif op == _SHORT_BINSTRING:
             stack.append(text(take(take(1)[0])))
-        elif op == op_["BINBYTES"]:
+        elif op == _BINBYTES:
             stack.append(take(unpack("<I", 4)))
-        elif op == op_["SHORT_BINBYTES"]:
+        elif op == _SHORT_BINBYTES:
             stack.append(take(take(1)[0]))
-        elif op == op_["BINBYTES8"]:
+        elif op == _BINBYTES8:
             stack.append(take(unpack("<Q", 8)))
-        elif op == op_["BYTEARRAY8"]:
+        elif op == _BYTEARRAY8:
             stack.append(bytearray(take(unpack("<Q", 8))))
         elif op in _CALLING_OPS:
             raise UnsafeCheckpointError(f"refused pickle opcode {_CALLING_OPS[op]} in the checkpoint")
@@ -1061,8 +1135,8 @@ class _TreeEncoder:
         if kind is tuple:
             return {"tuple": [self.encode(v, (*path, i), in_key=in_key) for i, v in enumerate(obj)]}
         if in_key:
-            raise TypeError(f"torchjax.save: dict keys must be None, bool, int, float, complex, str, bytes or tuples of "
-                            f"those, got {kind.__qualname__}")
+            raise TypeError(f"torchjax.save: dict keys must be None, bool, int, float, complex, str, bytes or "
+                            f"tuples of those, got {kind.__qualname__}")
         Parameter = _parameter_cls()
         if isinstance(obj, Parameter):
             if not _is_array(obj.data):
@@ -1397,6 +1471,9 @@ def _load_from(fh: IO[bytes], fmt: str | None, device, weights_only: bool) -> An
     if kind == "empty":
         raise CheckpointError("the file is empty")
     if fmt is None:
+        if kind == "unknown":
+            raise CheckpointError("not a checkpoint: the file is neither a safetensors file nor a PyTorch zip "
+                                  "checkpoint")
         fmt = "torch" if kind in ("zip", "legacy") else "safetensors"
     if fmt == "torch":
         if kind == "legacy":
@@ -1451,4 +1528,4 @@ def _guarded_load(fh: IO[bytes], fmt: str | None, device, weights_only: bool) ->
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
             raise
-        raise CheckpointError(f"could not read the checkpoint ({type(exc).__name__}: {exc})"[:2000]) from exc
+        raise CheckpointError(f"corrupted or unsupported checkpoint ({type(exc).__name__}: {exc})"[:2000]) from exc

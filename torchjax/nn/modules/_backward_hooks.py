@@ -54,10 +54,15 @@ def call_with_backward_hooks(
     arg_leaves, arg_tree = jax.tree_util.tree_flatten((args, kwargs), is_leaf=lambda x: isinstance(x, Parameter))
     array_positions = [i for i, leaf in enumerate(arg_leaves) if _is_array(leaf)]
     # grad_input has one entry per positional argument; only top-level arrays get a gradient.
-    top_level = {id(a): i for i, a in enumerate(args) if _is_array(a)}
+    # Found by position, not identity: the same array may also be passed as a kwarg or nested.
+    top_level, start = {}, 0
+    for i, a in enumerate(args):
+        if _is_array(a):
+            top_level[start] = i
+        start += len(jax.tree_util.tree_leaves(a, is_leaf=lambda x: isinstance(x, Parameter)))
     inputs = [arg_leaves[i].data if isinstance(arg_leaves[i], Parameter) else arg_leaves[i] for i in array_positions]
     state = ([p.data for p in layout.params], [d[k] for d, k in layout.buffers], [g._key for g in layout.generators])
-    input_slot = [top_level.get(id(arg_leaves[i])) for i in array_positions]
+    input_slot = [top_level.get(i) for i in array_positions]
     out_tree_box: list = []
     static_box: list = []
 
