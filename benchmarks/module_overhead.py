@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import argparse
 import platform
-import statistics
-import time
 from collections.abc import Callable
 
+from _harness import block_jax, measure, median_ratio, no_block, print_table  # first: sets the OpenMP policy before torch loads
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -85,26 +84,6 @@ def flax_mlp(weights: list[tuple[np.ndarray, np.ndarray]]) -> Callable[[jax.Arra
     return nnx.Sequential(*layers)
 
 
-def run(forward: Callable, x, block: Callable, iterations: int) -> float:
-    """Seconds taken by ``iterations`` calls, waiting for every result."""
-    start = time.perf_counter()
-    for _ in range(iterations):
-        block(forward(x))
-    return time.perf_counter() - start
-
-
-def repetition(candidates: dict[str, tuple], iterations: int, turns: int = 10) -> dict[str, float]:
-    """Seconds per call of each candidate, the candidates taking turns in ``turns`` blocks."""
-    elapsed = dict.fromkeys(candidates, 0.0)
-    names = list(candidates)
-    for turn in range(turns):
-        # Rotate who goes first: the first block after another library's block runs on colder caches.
-        for name in names[turn % len(names) :] + names[: turn % len(names)]:
-            forward, inputs, block = candidates[name]
-            elapsed[name] += run(forward, inputs, block, iterations // turns)
-    return {name: seconds / (iterations // turns * turns) for name, seconds in elapsed.items()}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", "-R", type=int, default=7, help="repetitions; the median is reported")
@@ -118,13 +97,10 @@ def main() -> None:
     x = jax.random.normal(jax.random.key(0), (BATCH, WIDTH), jnp.float32)
     x_torch = torch.tensor(np.asarray(x))
 
-    def block_jax(y: jax.Array) -> None:
-        y.block_until_ready()
-
     candidates = {
         "torchjax nn.Module": (model, x, block_jax),
         "hand-written jax": (hand_written(weights), x, block_jax),
-        "torch eager (no_grad)": (torch_mlp(numpy_weights), x_torch, lambda y: None),
+        "torch eager (no_grad)": (torch_mlp(numpy_weights), x_torch, no_block),
     }
     flax_forward = flax_mlp(numpy_weights)
     if flax_forward is not None:
@@ -134,10 +110,9 @@ def main() -> None:
     for name, (forward, inputs, _) in candidates.items():
         np.testing.assert_allclose(np.asarray(forward(inputs)), reference, rtol=1e-5, atol=1e-5, err_msg=name)
 
-    repetition(candidates, max(args.iterations // 5, 10))  # warm up: compile each op, fill caches
-    samples = [repetition(candidates, args.iterations) for _ in range(args.repeats)]
-    medians = {name: statistics.median(sample[name] for sample in samples) * 1e6 for name in candidates}
-    ratio = statistics.median(sample["torchjax nn.Module"] / sample["hand-written jax"] for sample in samples)
+    calls = {name: ((lambda f=forward, a=inputs: f(a)), block) for name, (forward, inputs, block) in candidates.items()}
+    samples = measure(calls, args.repeats, args.iterations)
+    ratio = median_ratio(samples, "torchjax nn.Module", "hand-written jax")
 
     print(f"eager forward, {DEPTH} x (Linear({WIDTH}, {WIDTH}) + tanh), batch {BATCH}, float32")
     print(
@@ -145,10 +120,7 @@ def main() -> None:
         f"python {platform.python_version()}, {torch.get_num_threads()} torch threads"
     )
     print(f"median of R={args.repeats} repetitions x N={args.iterations} forwards\n")
-    baseline = medians["hand-written jax"]
-    print(f"{'':24s} {'µs/forward':>11s} {'vs hand-written':>16s}")
-    for name, micros in medians.items():
-        print(f"{name:24s} {micros:11.1f} {micros / baseline:15.2f}x")
+    print_table(samples, "hand-written jax", "forward")
     if flax_forward is None:
         print("\n(flax not installed: pip install -e '.[bench]' adds the Flax NNX peer)")
     verdict = "met" if ratio <= GOAL else "NOT met"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -231,7 +232,7 @@ def test_hooks_see_torchs_gradients_eagerly(mode):
     seen = []
     for lib, model in zip(LIBS, pair(net), strict=True):
         log = []
-        for name, m in model.named_modules():
+        for m in model.modules():
             m.register_full_backward_hook(lambda mod, gi, go, log=log: log.append((gi, go)))
         with quiet():
             run(lib, model, mode)
@@ -437,8 +438,8 @@ def test_mixing_full_and_legacy_hooks_raises():
         theirs, ours = pair(net)
         getattr(theirs.l2, first)(lambda *a: None)
         getattr(ours.l2, first)(lambda *a: None)
-        err_t, err_o = raises_same(lambda: getattr(theirs.l2, second)(lambda *a: None),
-                                   lambda: getattr(ours.l2, second)(lambda *a: None))
+        err_t, err_o = raises_same(partial(getattr(theirs.l2, second), lambda *a: None),
+                                   partial(getattr(ours.l2, second), lambda *a: None))
         assert str(err_o).startswith("Cannot use both regular backward hooks and full backward hooks on a single")
         assert str(err_t).startswith("Cannot use both regular backward hooks and full backward hooks on a single")
         # the other module of the tree is unaffected
@@ -451,8 +452,8 @@ def test_mixing_full_and_legacy_hooks_raises():
             for lib in LIBS:
                 getattr(lib.module_hooks, first)(lambda *a: None).remove()
             # torch keeps the global kind even after the hook is removed
-            err_t, err_o = raises_same(lambda: getattr(TORCH.module_hooks, second)(lambda *a: None),
-                                       lambda: getattr(TJ.module_hooks, second)(lambda *a: None))
+            err_t, err_o = raises_same(partial(getattr(TORCH.module_hooks, second), lambda *a: None),
+                                       partial(getattr(TJ.module_hooks, second), lambda *a: None))
             assert str(err_o).startswith("Cannot use both regular backward hooks and full backward hooks as a global")
 
 
@@ -597,7 +598,8 @@ def test_global_legacy_backward_hook_fires_like_a_full_hook(mode):
         TJ.module_hooks._global_is_full_backward_hook = None
         TJ.module_hooks._global_backward_hooks.clear()
         _, ours = pair(net)
-        TJ.module_hooks.register_module_full_backward_hook(lambda m, gi, go: full.append((type(m).__name__, shapes(gi))))
+        TJ.module_hooks.register_module_full_backward_hook(
+            lambda m, gi, go: full.append((type(m).__name__, shapes(gi))))
         with quiet():
             our_backward(ours, mode)
     assert len(legacy) == 6

@@ -70,7 +70,7 @@ class _Program:
                 raise
             return out, new_state
 
-        self.jitted = jax.jit(pure, donate_argnums=(0,) if donate else ())
+        self.jitted = jax.jit(pure, donate_argnums=(0,) if donate else (), keep_unused=True)
 
     def __call__(self, dynamic: list) -> Any:
         layout = self.layout

@@ -11,7 +11,7 @@ when the function raises. All of it runs on the state slots of :mod:`torchjax._s
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import jax
@@ -51,11 +51,15 @@ def functional_call(
 
     The module's own values are restored afterwards. A buffer the call updates (BatchNorm in
     training mode) keeps its new value when it was not among the given ones and the value is
-    concrete, as in torch where the module's buffer is updated in place.
+    concrete, as in torch where the module's buffer is updated in place; when it was given, the
+    new value is written into the given dict instead (torch's in-place update of the given
+    tensor shows there too).
     """
     if isinstance(parameter_and_buffer_dicts, Mapping):
+        dicts = [parameter_and_buffer_dicts]
         values = dict(parameter_and_buffer_dicts)
     else:
+        dicts = list(parameter_and_buffer_dicts)
         values = {}
         for d in parameter_and_buffer_dicts:
             overlap = values.keys() & d.keys()
@@ -66,8 +70,19 @@ def functional_call(
             values.update(d)
     args = () if args is None else args if isinstance(args, tuple) else (args,)
     kwargs = kwargs or {}
-    with _reparametrized(module, values, tie_weights=tie_weights, strict=strict):
-        return module(*args, **kwargs)
+    given = dict(values)
+    changed: dict[str, Any] = {}
+    try:
+        with _reparametrized(module, values, tie_weights=tie_weights, strict=strict, changed=changed):
+            return module(*args, **kwargs)
+    finally:
+        for name, new in changed.items():
+            old = given.get(name)
+            if isinstance(new, jax.core.Tracer) and not isinstance(old, jax.core.Tracer):
+                continue  # a tracer of a trace the given values are not part of must not leak out
+            for d in dicts:
+                if name in d and isinstance(d, MutableMapping):
+                    d[name] = new
 
 
 def _named_slots(module: Module) -> list[tuple[str, dict, str, Any]]:
@@ -81,7 +96,9 @@ def _named_slots(module: Module) -> list[tuple[str, dict, str, Any]]:
 
 
 @contextlib.contextmanager
-def _reparametrized(module: Module, values: dict, *, tie_weights: bool, strict: bool) -> Iterator[None]:
+def _reparametrized(module: Module, values: dict, *, tie_weights: bool, strict: bool,
+                    changed: dict | None = None) -> Iterator[None]:
+    """Install ``values``; restore afterwards. Given buffers the body rebound go into ``changed``."""
     slots = _named_slots(module)
     names = {name for name, *_ in slots}
     if tie_weights:
@@ -107,17 +124,30 @@ def _reparametrized(module: Module, values: dict, *, tie_weights: bool, strict: 
                 [f"Missing key(s): {', '.join(map(repr, missing))}."] if missing else [])
             raise RuntimeError(f"Error(s) in reparametrizing for {module._get_name()}:\n\t" + "\n\t".join(parts))
     saved = [(owner, key, current) for name, owner, key, current in slots if name in values]
+    not_given = [(owner, key, current) for name, owner, key, current in slots
+                 if name not in values and not isinstance(current, Parameter)]
+    installed = []
     try:
         for name, owner, key, current in slots:
             if name in values:
                 value = values[name]
                 if isinstance(current, Parameter):
                     value = value if isinstance(value, Parameter) else _box(value, current.requires_grad)
+                else:
+                    installed.append((name, owner, key, value))
                 owner[key] = value
         yield
     finally:
+        if changed is not None:
+            changed.update({name: owner[key] for name, owner, key, value in installed
+                            if owner.get(key) is not value and owner.get(key) is not None})
         for owner, key, current in saved:
             owner[key] = current
+        for owner, key, current in not_given:
+            # A buffer the call rebound keeps its new value (as in torch) unless that value is a
+            # tracer of a trace the module's state is not part of (jax.jit around this call).
+            if isinstance(owner.get(key), jax.core.Tracer) and not isinstance(current, jax.core.Tracer):
+                owner[key] = current
 
 
 def _box(value: Any, requires_grad: bool) -> Parameter:

@@ -59,9 +59,9 @@ Safety (how this differs from ``torch.load``)
   quantized tensors) cannot be rebuilt without torch and are refused either way. There is no
   ``add_safe_globals``.
 - Every storage access is bounds-checked (size, stride, offset against the record's length), every
-  record's CRC-32 is verified, compressed or overlapping records are refused, and the memory a
-  file may expand into through overlapping views is capped, so a crafted file cannot read outside
-  its data or allocate without bound.
+  record's CRC-32 is verified, compressed records and records claiming more bytes than the file
+  holds are refused, and the memory a file may expand into through overlapping views (stride-0
+  expansions) is capped, so a crafted file cannot read outside its data or allocate without bound.
 - Saved storage locations (``'cuda:0'``) are not restored: arrays go to JAX's default device, or to
   ``map_location`` when that names a device.
 
@@ -223,7 +223,8 @@ def _host_array(array, dtype: np.dtype | None = None) -> np.ndarray:
     host = np.asarray(array)
     if dtype is not None and host.dtype != dtype:
         host = host.astype(dtype)
-    host = np.ascontiguousarray(host)
+    if not host.flags.c_contiguous:
+        host = host.copy(order="C")  # (np.ascontiguousarray would turn a 0-d array into a 1-d one)
     if host.dtype.byteorder == ">" or (host.dtype.byteorder == "=" and sys.byteorder == "big"):
         host = host.astype(host.dtype.newbyteorder("<"))
     return host
@@ -579,14 +580,24 @@ def _safe_encode(text, encoding="utf-8", errors="strict"):
     return text.encode(encoding)
 
 
-def _safe_bytearray(*args):
-    if not args:
-        return bytearray()
-    if len(args) == 1 and type(args[0]) in (bytes, bytearray):
-        return bytearray(args[0])
-    if len(args) == 2 and type(args[0]) is str and type(args[1]) is str and args[1].lower() in _TEXT_ENCODINGS:
-        return bytearray(args[0], args[1])
-    raise CheckpointError("unsupported bytearray(...) arguments in checkpoint")
+def _safe_bytes_factory(cls):
+    """``bytes``/``bytearray`` from what pickle passes them, never from a size (``bytes(10**12)``)."""
+
+    def build(*args):
+        if not args:
+            return cls()
+        if len(args) == 1 and type(args[0]) in (bytes, bytearray):
+            return cls(args[0])
+        if len(args) == 2 and type(args[0]) is str and type(args[1]) is str and args[1].lower() in _TEXT_ENCODINGS:
+            return cls(args[0], args[1])
+        raise CheckpointError(f"unsupported {cls.__name__}(...) arguments in checkpoint")
+
+    build.__name__ = f"_safe_{cls.__name__}"
+    return build
+
+
+_safe_bytes = _safe_bytes_factory(bytes)
+_safe_bytearray = _safe_bytes_factory(bytearray)
 
 
 def _int_tuple(value, what: str) -> tuple[int, ...]:
@@ -631,8 +642,8 @@ class _TorchReader:
             if byteorder not in (b"little", b"big"):
                 raise CheckpointError(f"unknown byte order {byteorder[:16]!r} in checkpoint")
         self.swap = byteorder.decode() != sys.byteorder
-        storage_bytes = sum(info.file_size for info in zf.infolist() if info.filename.startswith(self.prefix + "data/"))
-        self.expansion_budget = 2 * storage_bytes + _EXPANSION_ALLOWANCE
+        declared = sum(info.file_size for info in zf.infolist() if info.filename.startswith(self.prefix + "data/"))
+        self.expansion_budget = 2 * min(declared, archive_size) + _EXPANSION_ALLOWANCE
         self.materialized = 0
         # Bound methods are new objects on each access: take each once, so identity checks hold.
         rebuilders = (self._rebuild_tensor, self._rebuild_tensor_v2, self._rebuild_tensor_v3,
@@ -646,6 +657,7 @@ class _TorchReader:
             ("builtins", "frozenset"): frozenset,
             ("builtins", "complex"): complex,
             ("builtins", "slice"): slice,
+            ("builtins", "bytes"): _safe_bytes,  # how protocol 2 writes b""
             ("builtins", "bytearray"): _safe_bytearray,
             ("_codecs", "encode"): _safe_encode,
             ("torch", "Size"): _torch_size,
@@ -665,19 +677,20 @@ class _TorchReader:
         for alias, name in _TORCH_DTYPE_ALIASES.items():
             if name in _BY_TORCH_NAME:
                 self.globals[("torch", alias)] = _BY_TORCH_NAME[name].np
-        safe = [OrderedDict, Counter, set, frozenset, complex, slice, _safe_bytearray, _safe_encode, _torch_size,
-                _torch_device, rebuild_from_type, *rebuilders]
+        safe = [OrderedDict, Counter, set, frozenset, complex, slice, _safe_bytes, _safe_bytearray, _safe_encode,
+                _torch_size, _torch_device, rebuild_from_type, *rebuilders]
         self.safe_callables = {id(f): f for f in safe}
         self.safe_new = {id(c): c for c in (OrderedDict, Counter, set, frozenset, complex)}
 
     # records -----------------------------------------------------------------------------
     def _find_prefix(self) -> str:
         self.names = set(self.zf.namelist())
+        if any((n.count("/") == 1 and n.endswith("/constants.pkl")) or "/code/" in n for n in self.names):
+            raise CheckpointError("this is a TorchScript archive (torch.jit.save), not a torch.save checkpoint; "
+                                  "torchjax cannot run TorchScript code")
         candidates = sorted(n[: -len("data.pkl")] for n in self.names
                             if n.endswith("/data.pkl") and n.count("/") == 1)
         if not candidates:
-            if any(n.endswith("constants.pkl") or "/code/" in n for n in self.names):
-                raise CheckpointError("this is a TorchScript archive (torch.jit.save), not a torch.save checkpoint")
             raise CheckpointError("not a torch.save checkpoint: the zip archive has no <archive>/data.pkl record")
         first = self.zf.infolist()[0].filename
         for prefix in candidates:
@@ -763,7 +776,7 @@ class _TorchReader:
             raise CheckpointError(f"tensor size {size} and stride {stride} differ in length")
         if dtype is None:
             dtype = storage.dtype
-        elif type(dtype) is not np.dtype:
+        elif not isinstance(dtype, np.dtype):
             raise CheckpointError(f"invalid dtype {dtype!r:.40} in checkpoint")
         elif not storage.untyped and dtype != storage.dtype:
             raise CheckpointError(f"tensor of dtype {dtype} on a {storage.dtype} storage")
@@ -794,9 +807,12 @@ class _TorchReader:
             if all(n == 1 or s == c for n, s, c in zip(size, stride, _c_strides(size), strict=True)):
                 array = base[offset:offset + numel].reshape(size).copy()
             else:
+                # Bounds were checked above. Stride over opaque items: as_strided cannot describe some
+                # ml_dtypes (float8) types through the array interface.
+                items = base[offset:].view(np.dtype((np.void, dtype.itemsize)))
                 view = np.lib.stride_tricks.as_strided(
-                    base[offset:], shape=size, strides=[s * dtype.itemsize for s in stride], writeable=False)
-                array = np.array(view)
+                    items, shape=size, strides=[s * dtype.itemsize for s in stride], writeable=False)
+                array = np.array(view).view(dtype)
         if metadata.get("conj"):
             array = np.conj(array)
         if metadata.get("neg"):

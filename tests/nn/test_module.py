@@ -627,7 +627,7 @@ def test_linear_forward_and_gradients_match_torch(in_f, out_f, bias, batch):
 def test_linear_shape_and_dtype_errors_name_the_module():
     m = tnn.Linear(3, 2)
     raises_same(lambda: torch.nn.Linear(3, 2)(torch.zeros(4, 5)), lambda: m(jnp.zeros((4, 5))))
-    with pytest.raises(RuntimeError, match=r"Linear\(in_features=3.*in_features=3.*\(4, 5\)"):
+    with pytest.raises(RuntimeError, match=r"Linear\(in_features=3.*\(4, 5\).*in_features"):
         m(jnp.zeros((4, 5)))
     raises_same(lambda: torch.nn.Linear(3, 2)(torch.zeros(4, 3, dtype=torch.float16)),
                 lambda: m(jnp.zeros((4, 3), jnp.float16)))

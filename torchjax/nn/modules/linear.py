@@ -69,12 +69,10 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: jax.Array) -> jax.Array:
-        if input.shape[-1:] != (self.in_features,):
-            raise RuntimeError(
-                f"{self!r}: expected the input's last dimension to be in_features={self.in_features}, "
-                f"got input of shape {tuple(input.shape)}"
-            )
-        return F.linear(input, self.weight, self.bias)
+        try:
+            return F.linear(input, self.weight, self.bias)
+        except RuntimeError as e:  # name the module in shape/dtype errors; free when nothing fails
+            raise RuntimeError(f"{self!r}: {e}") from None
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

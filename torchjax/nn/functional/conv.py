@@ -1,0 +1,234 @@
+"""Convolutions: ``F.conv1d/2d/3d`` and ``F.conv_transpose1d/2d/3d``.
+
+One N-d implementation of each, lowered to ``lax.conv_general_dilated`` in torch's channels-first
+layouts (``(N, C, *spatial)`` input, ``(out, in/groups, *kernel)`` weight). A transposed
+convolution is the gradient of a convolution with respect to its input: a stride-1 convolution of
+the input dilated by ``stride`` (``lhs_dilation``) with the spatially flipped kernel whose in/out
+channels are swapped within each group. XLA (and cuDNN) recognise that form as a backward-data
+convolution.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from ..parameter import _unwrap
+from ._utils import check_spatial_input, expand
+
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
+
+# torch's F.pad modes as jnp.pad modes.
+_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def _dimension_numbers(n: int) -> lax.ConvDimensionNumbers:
+    spec = tuple(range(n + 2))  # N, C, *spatial for the input and output; O, I, *kernel for the weight
+    return lax.ConvDimensionNumbers(spec, spec, spec)
+
+
+def _sizes(values) -> str:
+    return " x ".join(map(str, values))
+
+
+def _check_operands(x, w, b, n: int, fn: str, groups: int, transposed: bool) -> bool:
+    """torch's checks of input, weight and bias shapes and dtypes; returns whether ``x`` is batched."""
+    batched = check_spatial_input(x, n, fn)
+    if w.ndim != n + 2:
+        raise RuntimeError(f"{fn}(): expected a {n + 2}-dimensional weight, but got weight of size {list(w.shape)}")
+    if not isinstance(groups, int) or groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if w.shape[0] % groups:
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but got weight "
+            f"of size {list(w.shape)} instead"
+        )
+    channels = x.shape[1 if batched else 0]
+    expected = w.shape[0] if transposed else w.shape[1] * groups
+    if channels != expected:
+        given = "transposed=1" if transposed else f"groups={groups}"
+        raise RuntimeError(
+            f"Given {given}, weight of size {list(w.shape)}, expected input{list(x.shape)} to have {expected} "
+            f"channels, but got {channels} channels instead"
+        )
+    out_channels = w.shape[1] * groups if transposed else w.shape[0]
+    if b is not None and (b.ndim != 1 or b.shape[0] != out_channels):
+        raise RuntimeError(
+            f"Given {'transposed=1, ' if transposed else ''}weight of size {list(w.shape)}, expected bias to be "
+            f"1-dimensional with {out_channels} elements, but got bias of size {list(b.shape)} instead"
+        )
+    if x.dtype != w.dtype:
+        raise RuntimeError(f"Input type ({x.dtype}) and weight type ({w.dtype}) should be the same")
+    if b is not None and b.dtype != x.dtype:
+        raise RuntimeError(f"Input type ({x.dtype}) and bias type ({b.dtype}) should be the same")
+    return batched
+
+
+def _check_geometry(stride, padding, dilation) -> None:
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(p < 0 for p in padding):
+        raise RuntimeError("negative padding is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
+
+
+def _add_bias(y: jax.Array, b, n: int) -> jax.Array:
+    return y if b is None else y + b.reshape((-1,) + (1,) * n)
+
+
+def _conv(input, weight, bias, stride, padding, dilation, groups, n: int) -> jax.Array:
+    fn = f"conv{n}d"
+    x, w, b = _unwrap(input), _unwrap(weight), _unwrap(bias)
+    batched = _check_operands(x, w, b, n, fn, groups, transposed=False)
+    stride, dilation = expand(stride, n, "stride", fn), expand(dilation, n, "dilation", fn)
+    kernel = w.shape[2:]
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = ((0, 0),) * n
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            # torch pads d*(k-1) in total, the odd element on the right.
+            pads = tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip(kernel, dilation))
+        else:
+            raise RuntimeError(f"Invalid padding string: {padding!r}")
+    else:
+        pads = tuple((p, p) for p in expand(padding, n, "padding", fn))
+    _check_geometry(stride, [lo for lo, _ in pads], dilation)
+    padded = [size + lo + hi for size, (lo, hi) in zip(x.shape[-n:], pads)]
+    effective = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    if any(p < e for p, e in zip(padded, effective)):
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({_sizes(padded)}). Kernel size: ({_sizes(effective)}). "
+            f"Kernel size can't be greater than actual input size"
+        )
+    y = lax.conv_general_dilated(
+        x if batched else x[None], w, stride, pads, rhs_dilation=dilation,
+        dimension_numbers=_dimension_numbers(n), feature_group_count=groups,
+    )
+    y = _add_bias(y, b, n)
+    return y if batched else y[0]
+
+
+def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, n: int) -> jax.Array:
+    fn = f"conv_transpose{n}d"
+    if isinstance(padding, str):
+        raise TypeError(f"{fn}(): argument 'padding' must be tuple of ints, not str")
+    x, w, b = _unwrap(input), _unwrap(weight), _unwrap(bias)
+    batched = _check_operands(x, w, b, n, fn, groups, transposed=True)
+    stride, padding = expand(stride, n, "stride", fn), expand(padding, n, "padding", fn)
+    output_padding, dilation = expand(output_padding, n, "output_padding", fn), expand(dilation, n, "dilation", fn)
+    _check_geometry(stride, padding, dilation)
+    if any(op < 0 for op in output_padding):
+        raise RuntimeError("negative output_padding is not supported")
+    if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
+        raise RuntimeError(
+            f"output padding must be smaller than either stride or dilation, but got "
+            f"output_padding={list(output_padding)}, stride={list(stride)}, dilation={list(dilation)}"
+        )
+    in_channels, out_per_group, *kernel = w.shape
+    spatial = x.shape[-n:]
+    out = [(i - 1) * s - 2 * p + d * (k - 1) + op + 1
+           for i, s, p, d, k, op in zip(spatial, stride, padding, dilation, kernel, output_padding)]
+    if any(o <= 0 for o in out):
+        raise RuntimeError(
+            f"Given input size per channel: ({_sizes(spatial)}). Calculated output size per channel: "
+            f"({_sizes(out)}). Output size is too small"
+        )
+    # (in, out/g, *k) -> (out, in/g, *k) within each group, flipped in space.
+    w = w.reshape(groups, in_channels // groups, out_per_group, *kernel).swapaxes(1, 2)
+    w = jnp.flip(w.reshape(groups * out_per_group, in_channels // groups, *kernel), axis=tuple(range(2, n + 2)))
+    # Negative padding crops: torch's `padding` removes rows from the full correlation.
+    pads = [(d * (k - 1) - p, d * (k - 1) - p + op) for k, p, d, op in zip(kernel, padding, dilation, output_padding)]
+    y = lax.conv_general_dilated(
+        x if batched else x[None], w, (1,) * n, pads, lhs_dilation=stride, rhs_dilation=dilation,
+        dimension_numbers=_dimension_numbers(n), feature_group_count=groups,
+    )
+    y = _add_bias(y, b, n)
+    return y if batched else y[0]
+
+
+def _pad(input, pad, mode: str) -> jax.Array:
+    """Non-zero padding of the trailing dims for ``padding_mode``; ``pad`` is in ``F.pad``'s order
+    (last dimension first, ``(left, right)`` pairs), as ``_ConvNd._reversed_padding_repeated_twice``."""
+    x = _unwrap(input)
+    n = len(pad) // 2
+    pairs = [(pad[2 * i], pad[2 * i + 1]) for i in reversed(range(n))]
+    for axis, (size, (lo, hi)) in enumerate(zip(x.shape[-n:], pairs), start=x.ndim - n):
+        if mode == "reflect" and (lo >= size or hi >= size):
+            raise RuntimeError(
+                f"Argument #4: Padding size should be less than the corresponding input dimension, but got: "
+                f"padding ({lo}, {hi}) at dimension {axis} of input {list(x.shape)}"
+            )
+        if mode == "circular" and (lo > size or hi > size):
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        if mode == "replicate" and size == 0 and (lo or hi):
+            raise RuntimeError(f"Expected the padded dimension {axis} of input {list(x.shape)} to be non-empty")
+    return jnp.pad(x, [(0, 0)] * (x.ndim - n) + pairs, mode=_PAD_MODES[mode])
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> jax.Array:
+    r"""1-D convolution (cross-correlation) over ``(N, C_in, L)`` or ``(C_in, L)``.
+
+    Arguments:
+        input: ``(N, C_in, L)`` or unbatched ``(C_in, L)``.
+        weight: ``(C_out, C_in / groups, kL)``.
+        bias: ``(C_out,)`` or None.
+        stride, dilation: an int or a 1-sequence.
+        padding: an int, a 1-sequence, ``'valid'`` (none) or ``'same'`` (output as long as the input;
+            stride 1 only, the odd element of the total padding on the right).
+        groups: split the channels into this many independent convolutions.
+
+    Output: ``(N, C_out, L_out)`` with
+    :math:`L_{out} = \lfloor (L + 2p - d (kL - 1) - 1) / s \rfloor + 1`.
+    """
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 1)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> jax.Array:
+    """2-D convolution over ``(N, C_in, H, W)`` or ``(C_in, H, W)``; weight ``(C_out, C_in/groups, kH, kW)``.
+
+    Arguments as :func:`conv1d`, with ints or 2-sequences.
+    """
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 2)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> jax.Array:
+    """3-D convolution over ``(N, C_in, D, H, W)`` or ``(C_in, D, H, W)``; weight ``(C_out, C_in/groups, kD, kH, kW)``.
+
+    Arguments as :func:`conv1d`, with ints or 3-sequences.
+    """
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 3)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1) -> jax.Array:
+    r"""1-D transposed convolution (the gradient of :func:`conv1d` w.r.t. its input).
+
+    Arguments:
+        input: ``(N, C_in, L)`` or unbatched ``(C_in, L)``.
+        weight: ``(C_in, C_out / groups, kL)``.
+        bias: ``(C_out,)`` or None.
+        stride, padding, dilation: those of the convolution this transposes; ``padding`` removes
+            that many elements from both ends of the full output.
+        output_padding: extra size added on one side of the output (smaller than stride or dilation).
+        groups: independent channel groups.
+
+    Output: ``(N, C_out, L_out)`` with
+    :math:`L_{out} = (L - 1) s - 2p + d (kL - 1) + \text{output\_padding} + 1`.
+    """
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 1)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1) -> jax.Array:
+    """2-D transposed convolution; weight ``(C_in, C_out/groups, kH, kW)``. Arguments as :func:`conv_transpose1d`."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1) -> jax.Array:
+    """3-D transposed convolution; weight ``(C_in, C_out/groups, kD, kH, kW)``. Arguments as :func:`conv_transpose1d`."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 3)
