@@ -18,7 +18,17 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
-from parity import LIBS, TJ, TORCH, assert_close, assert_no_tracers, global_hooks_removed, load_torch_state, raises_same
+from parity import (
+    LIBS,
+    TJ,
+    TORCH,
+    assert_close,
+    assert_no_tracers,
+    global_hooks_removed,
+    load_torch_state,
+    raises_same,
+    to_numpy,
+)
 
 import torchjax
 
@@ -416,7 +426,7 @@ def test_wrong_number_of_returned_grads_raises(mode, kind):
             model.l2.register_full_backward_pre_hook(lambda m, go: (go[0], go[0]))
         else:
             model.l2.register_full_backward_hook(lambda m, gi, go: (gi[0], gi[0]))
-    before = {n: to_np(p) for n, p in ours.named_parameters()}
+    before = {n: to_numpy(p) for n, p in ours.named_parameters()}
     with quiet():
         err_t, err_o = raises_same(lambda: torch_backward(theirs), lambda: our_backward(ours, mode))
     what = "grad_output" if kind == "pre" else "grad_input"
@@ -425,11 +435,7 @@ def test_wrong_number_of_returned_grads_raises(mode, kind):
     assert_no_tracers(ours, torchjax.default_generator)
     for name, p in ours.named_parameters():
         assert p.grad is None
-        np.testing.assert_array_equal(to_np(p), before[name])
-
-
-def to_np(x):
-    return np.asarray(x.data if isinstance(x, torchjax.nn.Parameter) else x)
+        np.testing.assert_array_equal(to_numpy(p), before[name])
 
 
 def test_mixing_full_and_legacy_hooks_raises():

@@ -20,6 +20,9 @@ import torchjax.func as jf
 import torchjax.nn as tnn
 from torchjax import _random
 
+# torch.func's own internals warn about torch.jit.script on first use
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+
 RNG = np.random.default_rng(0)
 X3 = RNG.standard_normal((5, 3)).astype(np.float32)
 Y2 = RNG.standard_normal((5, 2)).astype(np.float32)

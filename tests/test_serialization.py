@@ -374,7 +374,8 @@ def test_torch_loads_torchjax_checkpoint(tmp_path):
     expected["arrays"] = {**checkpoint["arrays"], "np_scalar": np.asarray(checkpoint["arrays"]["np_scalar"])}
     assert_matches_ours(loaded, expected)
     assert loaded["model"]._metadata == checkpoint["model"]._metadata
-    assert loaded["model"]["steps"].dtype == torch.int64  # int32 jax arrays are torch's long
+    # Without x64, int32 jax arrays stand for torch's long; with x64 an int32 array is a real int32.
+    assert loaded["model"]["steps"].dtype == (torch.int32 if X64 else torch.int64)
     assert loaded["arrays"]["np_i32"].dtype == torch.int32  # NumPy keeps its dtype
     # The same bytes through mmap, and through torch's optional offset calculation (miniz's layout).
     import torch.utils.serialization as torch_serialization

@@ -10,7 +10,6 @@ from ._dtypes import (  # noqa: F401 - torch's dtype names
     bfloat16, cdouble, cfloat, complex64, complex128, double, float16, float32, float64, half,
     int8, int16, int32, int64, long, short, uint8,
 )
-from ._ops import empty, flatten, unflatten
 from ._random import (
     Generator,
     default_generator,
@@ -20,10 +19,12 @@ from ._random import (
     seed,
     set_rng_state,
 )
-from . import nn  # noqa: E402
+from . import nn  # noqa: E402  (before _ops, which builds on nn.parameter)
+from ._ops import empty, flatten, unflatten  # noqa: E402
 from . import func, optim  # noqa: E402
 from .autograd import backward, enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .compile import compile  # noqa: E402
+from .serialization import CheckpointError, UnsafeCheckpointError, load, save  # noqa: E402
 
 float = _dtypes.float  # noqa: A001 - torch.float
 int = _dtypes.int  # noqa: A001 - torch.int
@@ -32,6 +33,7 @@ bool = _dtypes.bool  # noqa: A001 - torch.bool
 __version__ = "0.1.0"
 
 __all__ = [
+    "CheckpointError", "UnsafeCheckpointError", "load", "save",
     "Generator", "backward", "compile", "enable_grad", "func", "optim", "inference_mode", "is_grad_enabled", "no_grad",
     "set_grad_enabled", "bfloat16", "bool", "cdouble", "cfloat", "complex64", "complex128", "default_generator",
     "device", "double", "empty", "flatten", "float", "float16", "float32", "float64", "get_default_dtype",

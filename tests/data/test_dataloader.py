@@ -135,7 +135,8 @@ def test_per_sample_datasets_collate_like_torch():
 def test_batch_sampler_and_sampler_arguments_match_torch():
     batch_sampler = [[0, 5], [9, 1, 2], [4]]
     ours = jdata.DataLoader(jdata.TensorDataset(X, Y), batch_sampler=batch_sampler)
-    theirs = tdata.DataLoader(tdata.TensorDataset(torch.from_numpy(X), torch.from_numpy(Y)), batch_sampler=batch_sampler)
+    torch_dataset = tdata.TensorDataset(torch.from_numpy(X), torch.from_numpy(Y))
+    theirs = tdata.DataLoader(torch_dataset, batch_sampler=batch_sampler)
     assert len(ours) == len(theirs) == 3
     assert_same_batches(list(ours), list(theirs))
 

@@ -285,7 +285,8 @@ class _DataLoaderIter:
     """One pass over a DataLoader: keeps ``prefetch`` batches in flight in a thread pool."""
 
     def __init__(self, loader: DataLoader) -> None:
-        self._tasks, self._fetch = loader._tasks_and_fetch()
+        self._tasks, fetch = loader._tasks_and_fetch()
+        self._fetch = _returning_errors(fetch)
         self._timeout = loader.timeout or None
         self._depth = loader.prefetch
         self._pending: deque[Future] = deque()
@@ -325,6 +326,12 @@ class _DataLoaderIter:
         if batch is _END:
             self.close()
             raise StopIteration
+        if isinstance(batch, _Failure):
+            error = batch.error
+            # The traceback keeps this frame alive: it must not keep the iterator (and its threads) too,
+            # so that leaving a loop on this error joins the threads.
+            del self, batch
+            raise error
         return batch
 
     def close(self) -> None:
@@ -339,6 +346,25 @@ class _DataLoaderIter:
 
     def __del__(self) -> None:
         self.close()
+
+
+class _Failure:
+    """An exception raised while preparing a batch, carried to the consumer as the batch."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+def _returning_errors(fetch: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def guarded(task: Any) -> Any:
+        try:
+            return fetch(task)
+        except Exception as error:
+            return _Failure(error)
+
+    return guarded
 
 
 def _numbered_initializer(worker_init_fn: Callable[[int], None]) -> Callable[[], None]:

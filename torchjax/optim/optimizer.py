@@ -56,7 +56,8 @@ def _is_dynamic(value: Any) -> bool:
         return False
     if isinstance(value, int | float):
         return value != 0
-    if isinstance(value, tuple) and value and all(isinstance(v, int | float) and not isinstance(v, bool)
+    # A tuple of numbers (betas) is traced; inside a compiled step it arrives as a tuple of tracers.
+    if isinstance(value, tuple) and value and all(isinstance(v, int | float | jax.Array) and not isinstance(v, bool)
                                                   for v in value):
         return True
     return isinstance(value, jax.Array)
@@ -89,6 +90,7 @@ class Optimizer:
                 + _typename(params)
             )
         self.state: defaultdict[Parameter, dict[str, Any]] = defaultdict(dict)
+        self._created_ahead: set[Parameter] = set()  # state made by _state_slots before any step
         self.param_groups: list[dict[str, Any]] = []
         param_groups = list(params)
         if len(param_groups) == 0:
@@ -118,6 +120,7 @@ class Optimizer:
                      "_optimizer_state_dict_post_hooks", "_optimizer_load_state_dict_pre_hooks",
                      "_optimizer_load_state_dict_post_hooks"):
             self.__dict__.setdefault(name, OrderedDict())
+        self.__dict__.setdefault("_created_ahead", set())
 
     def __repr__(self) -> str:
         text = self.__class__.__name__ + " ("
@@ -246,7 +249,8 @@ class Optimizer:
             return packed
 
         param_groups = [pack(g) for g in self.param_groups]
-        packed_state = {(mapping[id(k)] if isinstance(k, Parameter) else k): v for k, v in self.state.items() if v}
+        packed_state = {(mapping[id(k)] if isinstance(k, Parameter) else k): v for k, v in self.state.items()
+                        if v and not self._never_stepped(k, v)}
         state_dict = {"state": packed_state, "param_groups": param_groups}
         for post_hook in self._optimizer_state_dict_post_hooks.values():
             result = post_hook(self, state_dict)
@@ -298,6 +302,7 @@ class Optimizer:
                 saved["param_names"] = group["param_names"]
             new_groups.append(saved)
         self.__setstate__({"state": state, "param_groups": new_groups})
+        self._created_ahead = set()
         _tracking.bump()
         for post_hook in self._optimizer_load_state_dict_post_hooks.values():
             post_hook(self)
@@ -314,10 +319,20 @@ class Optimizer:
             for p in group["params"]:
                 if not self.state[p]:
                     self.state[p] = self._init_state(group, p)
+                    self._created_ahead.add(p)
                 items += [(self.state[p], key) for key in self.state[p]]
         hparams = [(group, key) for group in self.param_groups for key, value in group.items()
                    if key not in ("params", "param_names") and _is_dynamic(value)]
         return params, items, hparams
+
+    def _never_stepped(self, param: Any, state: dict[str, Any]) -> bool:
+        """State ``_state_slots`` created for a parameter that has had no step since (a frozen one):
+        torch would have none, so ``state_dict()`` leaves it out. A step always sets a buffer or
+        advances ``step``."""
+        if param not in self._created_ahead:
+            return False
+        step = state.get("step")
+        return all(v is None for v in state.values()) or (step is not None and float(step) == 0)
 
     def _compile_key(self) -> tuple:
         """What a compiled step depends on beyond the slots: constant options and which numbers are 0."""

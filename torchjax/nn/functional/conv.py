@@ -91,15 +91,16 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, n: int) -> jax
             if any(s != 1 for s in stride):
                 raise RuntimeError("padding='same' is not supported for strided convolutions")
             # torch pads d*(k-1) in total, the odd element on the right.
-            pads = tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2) for k, d in zip(kernel, dilation))
+            totals = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
+            pads = tuple((total // 2, total - total // 2) for total in totals)
         else:
             raise RuntimeError(f"Invalid padding string: {padding!r}")
     else:
         pads = tuple((p, p) for p in expand(padding, n, "padding", fn))
     _check_geometry(stride, [lo for lo, _ in pads], dilation)
-    padded = [size + lo + hi for size, (lo, hi) in zip(x.shape[-n:], pads)]
-    effective = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
-    if any(p < e for p, e in zip(padded, effective)):
+    padded = [size + lo + hi for size, (lo, hi) in zip(x.shape[-n:], pads, strict=True)]
+    effective = [d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True)]
+    if any(p < e for p, e in zip(padded, effective, strict=True)):
         raise RuntimeError(
             f"Calculated padded input size per channel: ({_sizes(padded)}). Kernel size: ({_sizes(effective)}). "
             f"Kernel size can't be greater than actual input size"
@@ -123,7 +124,7 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
     _check_geometry(stride, padding, dilation)
     if any(op < 0 for op in output_padding):
         raise RuntimeError("negative output_padding is not supported")
-    if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
+    if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation, strict=True)):
         raise RuntimeError(
             f"output padding must be smaller than either stride or dilation, but got "
             f"output_padding={list(output_padding)}, stride={list(stride)}, dilation={list(dilation)}"
@@ -131,7 +132,7 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
     in_channels, out_per_group, *kernel = w.shape
     spatial = x.shape[-n:]
     out = [(i - 1) * s - 2 * p + d * (k - 1) + op + 1
-           for i, s, p, d, k, op in zip(spatial, stride, padding, dilation, kernel, output_padding)]
+           for i, s, p, d, k, op in zip(spatial, stride, padding, dilation, kernel, output_padding, strict=True)]
     if any(o <= 0 for o in out):
         raise RuntimeError(
             f"Given input size per channel: ({_sizes(spatial)}). Calculated output size per channel: "
@@ -141,7 +142,8 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
     w = w.reshape(groups, in_channels // groups, out_per_group, *kernel).swapaxes(1, 2)
     w = jnp.flip(w.reshape(groups * out_per_group, in_channels // groups, *kernel), axis=tuple(range(2, n + 2)))
     # Negative padding crops: torch's `padding` removes rows from the full correlation.
-    pads = [(d * (k - 1) - p, d * (k - 1) - p + op) for k, p, d, op in zip(kernel, padding, dilation, output_padding)]
+    pads = [(d * (k - 1) - p, d * (k - 1) - p + op)
+            for k, p, d, op in zip(kernel, padding, dilation, output_padding, strict=True)]
     y = lax.conv_general_dilated(
         x if batched else x[None], w, (1,) * n, pads, lhs_dilation=stride, rhs_dilation=dilation,
         dimension_numbers=_dimension_numbers(n), feature_group_count=groups,
@@ -156,7 +158,7 @@ def _pad(input, pad, mode: str) -> jax.Array:
     x = _unwrap(input)
     n = len(pad) // 2
     pairs = [(pad[2 * i], pad[2 * i + 1]) for i in reversed(range(n))]
-    for axis, (size, (lo, hi)) in enumerate(zip(x.shape[-n:], pairs), start=x.ndim - n):
+    for axis, (size, (lo, hi)) in enumerate(zip(x.shape[-n:], pairs, strict=True), start=x.ndim - n):
         if mode == "reflect" and (lo >= size or hi >= size):
             raise RuntimeError(
                 f"Argument #4: Padding size should be less than the corresponding input dimension, but got: "
@@ -230,5 +232,8 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1) -> jax.Array:
-    """3-D transposed convolution; weight ``(C_in, C_out/groups, kD, kH, kW)``. Arguments as :func:`conv_transpose1d`."""
+    """3-D transposed convolution; weight ``(C_in, C_out/groups, kD, kH, kW)``.
+
+    Arguments as :func:`conv_transpose1d`.
+    """
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 3)

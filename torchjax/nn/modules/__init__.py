@@ -1,19 +1,22 @@
 """The layer classes, one file per family (mirrors ``torch.nn.modules``)."""
 
-from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
-from .flatten import Flatten, Unflatten
-from .linear import Identity, Linear
+from . import activation, container, conv, flatten, linear, loss, module, pooling
+from .activation import *  # noqa: F403
+from .container import *  # noqa: F403
+from .conv import *  # noqa: F403
+from .flatten import *  # noqa: F403
+from .linear import *  # noqa: F403
+from .loss import *  # noqa: F403
 from .module import Module
+from .pooling import *  # noqa: F403
 
 __all__ = [
-    "Flatten",
-    "Identity",
-    "Linear",
     "Module",
-    "ModuleDict",
-    "ModuleList",
-    "ParameterDict",
-    "ParameterList",
-    "Sequential",
-    "Unflatten",
+    *activation.__all__,
+    *container.__all__,
+    *flatten.__all__,
+    *linear.__all__,
+    *loss.__all__,
+    *conv.__all__,
+    *pooling.__all__,
 ]

@@ -1,0 +1,223 @@
+"""torchjax.optim's optimizers against torch.optim as the oracle.
+
+Every optimizer configuration (each option that changes the math, several param groups with
+different options, a frozen parameter that never has a gradient) trains the same small network in
+torch, in torchjax eagerly and in a ``torchjax.compile``d step; parameters must agree after every
+step and the optimizers' ``state_dict``s at the end. State dicts also cross between the libraries
+mid-training, learning-rate changes must not recompile, and constructors validate like torch's.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+from parity import TJ, TORCH, load_torch_state, raises_same, to_numpy
+
+import torchjax
+import torchjax.optim as our_optim
+
+STEPS = 20
+RTOL = 1e-5  # relative to the largest magnitude of each parameter / state tensor (float32)
+NAMES = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam"]
+OPTIM = {TORCH.name: torch.optim, TJ.name: our_optim}
+
+# Per-group options for the three groups (hidden layer, output layer, frozen layer); None: one group.
+CONFIGS = {
+    "SGD": {"lr": 0.1},
+    "SGD-momentum": {"lr": 0.1, "momentum": 0.9},
+    "SGD-dampening-wd": {"lr": 0.1, "momentum": 0.9, "dampening": 0.3, "weight_decay": 0.05},
+    "SGD-nesterov-maximize": {"lr": 0.05, "momentum": 0.8, "nesterov": True, "maximize": True},
+    "Adam": {"lr": 0.01},
+    "Adam-amsgrad": {"lr": 0.01, "amsgrad": True},
+    "Adam-wd-maximize": {"lr": 0.01, "weight_decay": 0.1, "maximize": True},
+    "Adam-decoupled": {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True, "betas": (0.8, 0.99)},
+    "Adam-amsgrad-wd-maximize": {"lr": 0.01, "amsgrad": True, "weight_decay": 0.1, "maximize": True},
+    "AdamW": {"lr": 0.01},
+    "AdamW-amsgrad": {"lr": 0.01, "amsgrad": True, "weight_decay": 0.3},
+    "RMSprop": {"lr": 0.01},
+    "RMSprop-centered": {"lr": 0.01, "centered": True, "alpha": 0.9},
+    "RMSprop-momentum": {"lr": 0.01, "momentum": 0.9, "weight_decay": 0.1},
+    "RMSprop-centered-momentum-maximize": {"lr": 0.005, "centered": True, "momentum": 0.5, "maximize": True},
+    "Adagrad": {"lr": 0.1},
+    "Adagrad-lr_decay-initial": {"lr": 0.1, "lr_decay": 0.05, "initial_accumulator_value": 0.5},
+    "Adagrad-wd-maximize": {"lr": 0.1, "weight_decay": 0.1, "maximize": True, "eps": 1e-6},
+    "Adadelta": {},
+    "Adadelta-wd-rho-maximize": {"lr": 0.5, "rho": 0.7, "weight_decay": 0.1, "maximize": True},
+    "Adamax": {"lr": 0.01},
+    "Adamax-wd-maximize": {"lr": 0.01, "weight_decay": 0.1, "maximize": True, "betas": (0.8, 0.9)},
+    "NAdam": {"lr": 0.01},
+    "NAdam-wd": {"lr": 0.01, "weight_decay": 0.1, "momentum_decay": 0.01},
+    "NAdam-decoupled-maximize": {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True, "maximize": True},
+    "RAdam": {"lr": 0.01},
+    "RAdam-wd-betas": {"lr": 0.05, "weight_decay": 0.1, "betas": (0.9, 0.99)},
+    "RAdam-decoupled-maximize": {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True, "maximize": True},
+}
+GROUPS = {
+    "SGD-groups": {"lr": 0.1, "groups": [{"momentum": 0.9, "nesterov": True}, {"lr": 0.05, "dampening": 0.5,
+                                                                               "momentum": 0.5}, {}]},
+    "Adam-groups": {"lr": 0.01, "groups": [{"amsgrad": True}, {"lr": 0.03, "weight_decay": 0.1, "maximize": True},
+                                           {"betas": (0.5, 0.6)}]},
+    "AdamW-groups": {"groups": [{"lr": 0.02}, {"lr": 0.01, "amsgrad": True, "weight_decay": 0.0}, {}]},
+    "RMSprop-groups": {"lr": 0.01, "groups": [{"centered": True}, {"momentum": 0.9, "alpha": 0.5}, {}]},
+    # torch takes initial_accumulator_value from the constructor for every group; so must we.
+    "Adagrad-groups": {"lr": 0.1, "initial_accumulator_value": 0.1,
+                       "groups": [{"lr_decay": 0.1}, {"initial_accumulator_value": 2.0, "lr": 0.2}, {}]},
+    "Adadelta-groups": {"groups": [{"rho": 0.5}, {"lr": 0.1, "weight_decay": 0.2}, {}]},
+    "Adamax-groups": {"lr": 0.01, "groups": [{"betas": (0.5, 0.9)}, {"maximize": True}, {}]},
+    "NAdam-groups": {"lr": 0.01, "groups": [{"decoupled_weight_decay": True, "weight_decay": 0.1},
+                                            {"momentum_decay": 0.0}, {}]},
+    "RAdam-groups": {"lr": 0.01, "groups": [{"decoupled_weight_decay": True, "weight_decay": 0.1},
+                                            {"betas": (0.5, 0.7)}, {}]},
+}
+CONFIGS.update(GROUPS)
+
+
+def optimizer_name(config_id: str) -> str:
+    return config_id.split("-")[0]
+
+
+def network(lib):
+    """Linear(4, 8) -> tanh -> Linear(8, 3) -> a frozen Linear(3, 3): two trained layers, one never trained."""
+    nn = lib.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.hidden = nn.Linear(4, 8)
+            self.out = nn.Linear(8, 3)
+            self.frozen = nn.Linear(3, 3)
+            self.frozen.requires_grad_(False)
+
+        def forward(self, x):
+            return self.frozen(self.out(lib.tanh(self.hidden(x))))
+
+    lib.manual_seed(0)
+    return Net()
+
+
+RNG = np.random.default_rng(0)
+X, Y = RNG.standard_normal((16, 4)).astype(np.float32), RNG.standard_normal((16, 3)).astype(np.float32)
+
+
+def mse(model, x, y):
+    return ((model(x) - y) ** 2).mean()
+
+
+def torch_step(model, opt):
+    opt.zero_grad()
+    mse(model, torch.tensor(X), torch.tensor(Y)).backward()
+    opt.step()
+
+
+def our_step(model, opt, x, y):
+    opt.zero_grad()
+    loss = torchjax.backward(mse, model, x, y)
+    opt.step()
+    return loss
+
+
+def param_groups(model, groups: list[dict] | None) -> list:
+    params = list(model.parameters())
+    if groups is None:
+        return params
+    return [{"params": params[2 * i:2 * i + 2], **options} for i, options in enumerate(groups)]
+
+
+def make(lib, config_id: str, torch_model=None) -> tuple:
+    """``lib``'s network and optimizer for a configuration (ours start from ``torch_model``'s weights)."""
+    options = dict(CONFIGS[config_id])
+    groups = options.pop("groups", None)
+    model = network(lib)
+    if torch_model is not None:
+        load_torch_state(model, torch_model)
+    return model, getattr(OPTIM[lib.name], optimizer_name(config_id))(param_groups(model, groups), **options)
+
+
+def relative_error(ours, theirs) -> float:
+    a, b = to_numpy(ours).astype(np.float64), to_numpy(theirs).astype(np.float64)
+    assert a.shape == b.shape
+    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-30)) if b.size else 0.0
+
+
+def assert_same_params(ours, theirs, where: str = "") -> float:
+    worst = 0.0
+    for (name, a), (_, b) in zip(ours.named_parameters(), theirs.named_parameters(), strict=True):
+        error = relative_error(a, b)
+        assert error <= RTOL, f"{where} {name}: relative error {error:.2e}"
+        worst = max(worst, error)
+    return worst
+
+
+def assert_same_state_dict(ours: dict, theirs: dict, path: str = "state_dict") -> None:
+    """Same structure, keys and types; arrays equal to RTOL (``step`` exactly); options equal."""
+    if isinstance(theirs, torch.Tensor):
+        assert isinstance(ours, jax.Array) and not isinstance(ours, jax.core.Tracer), f"{path}: {type(ours)}"
+        assert ours.shape == tuple(theirs.shape) and str(ours.dtype) == str(theirs.dtype).removeprefix("torch."), path
+        if path.endswith("['step']"):
+            assert float(ours) == float(theirs), path
+        else:
+            assert relative_error(ours, theirs) <= RTOL, f"{path}: relative error {relative_error(ours, theirs):.2e}"
+    elif isinstance(theirs, dict):
+        assert isinstance(ours, dict) and list(ours) == list(theirs), f"{path}: {list(ours)} != {list(theirs)}"
+        for key in theirs:
+            assert_same_state_dict(ours[key], theirs[key], f"{path}[{key!r}]")
+    elif isinstance(theirs, list | tuple):
+        assert type(ours) is type(theirs) and len(ours) == len(theirs), f"{path}: {ours} != {theirs}"
+        for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+            assert_same_state_dict(a, b, f"{path}[{i}]")
+    else:
+        assert ours == theirs and type(ours) is type(theirs), f"{path}: {ours!r} != {theirs!r}"
+
+
+def to_torch_state_dict(state_dict: dict) -> dict:
+    """Our state_dict with every array turned into a torch tensor (what a user would hand torch)."""
+    return jax.tree_util.tree_map(lambda x: torch.tensor(np.asarray(x)) if isinstance(x, jax.Array) else x,
+                                  state_dict)
+
+
+@pytest.mark.parametrize("config_id", CONFIGS)
+def test_trajectory_matches_torch_eager_and_compiled(config_id: str) -> None:
+    theirs, torch_opt = make(TORCH, config_id)
+    eager, eager_opt = make(TJ, config_id, theirs)
+    compiled, compiled_opt = make(TJ, config_id, theirs)
+    step = torchjax.compile(our_step)
+    x, y = jnp.asarray(X), jnp.asarray(Y)
+    for i in range(STEPS):
+        torch_step(theirs, torch_opt)
+        our_step(eager, eager_opt, x, y)
+        step(compiled, compiled_opt, x, y)
+        assert_same_params(eager, theirs, f"eager step {i}")
+        assert_same_params(compiled, theirs, f"compiled step {i}")
+    assert_same_state_dict(eager_opt.state_dict(), torch_opt.state_dict())
+    assert_same_state_dict(compiled_opt.state_dict(), torch_opt.state_dict())
+    np.testing.assert_array_equal(to_numpy(compiled.frozen.weight), to_numpy(theirs.frozen.weight))
+
+
+@pytest.mark.parametrize("config_id", CONFIGS)
+def test_state_dict_crosses_libraries_mid_training(config_id: str) -> None:
+    """Torch's state after 3 steps loads into ours, ours into torch; all three continue alike."""
+    theirs, torch_opt = make(TORCH, config_id)
+    ours, our_opt = make(TJ, config_id, theirs)
+    for _ in range(3):
+        torch_step(theirs, torch_opt)
+        our_step(ours, our_opt, jnp.asarray(X), jnp.asarray(Y))
+    from_torch, from_torch_opt = make(TJ, config_id, theirs)
+    from_torch_opt.load_state_dict(torch_opt.state_dict())
+    to_torch, to_torch_opt = make(TORCH, config_id)
+    to_torch.load_state_dict({k: torch.tensor(to_numpy(v)) for k, v in ours.state_dict().items()})
+    to_torch_opt.load_state_dict(to_torch_state_dict(our_opt.state_dict()))
+    for i in range(5):
+        torch_step(theirs, torch_opt)
+        torch_step(to_torch, to_torch_opt)
+        our_step(from_torch, from_torch_opt, jnp.asarray(X), jnp.asarray(Y))
+        assert_same_params(from_torch, theirs, f"torch -> ours, step {i}")
+        assert_same_params(from_torch, to_torch, f"ours -> torch, step {i}")
+    assert_same_state_dict(from_torch_opt.state_dict(), torch_opt.state_dict())
+    assert_same_state_dict(from_torch_opt.state_dict(), to_torch_opt.state_dict())

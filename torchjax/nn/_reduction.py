@@ -1,0 +1,37 @@
+"""Loss reductions, and the deprecated ``size_average`` / ``reduce`` arguments torch still accepts."""
+
+from __future__ import annotations
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+
+
+def legacy_get_string(size_average: bool | None, reduce: bool | None, emit_warning: bool = True) -> str:
+    """The ``reduction`` string that the legacy ``size_average``/``reduce`` pair means."""
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    ret = "mean" if size_average and reduce else "sum" if reduce else "none"
+    if emit_warning:
+        warnings.warn(
+            f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.", stacklevel=3
+        )
+    return ret
+
+
+def resolve(size_average: bool | None, reduce: bool | None, reduction: str) -> str:
+    if size_average is not None or reduce is not None:
+        return legacy_get_string(size_average, reduce)
+    return reduction
+
+
+def apply(loss: jax.Array, reduction: str) -> jax.Array:
+    """Reduce an elementwise loss: 'none', 'mean' or 'sum' (ValueError otherwise, as torch)."""
+    if reduction == "none":
+        return loss
+    if reduction == "mean":
+        return jnp.mean(loss)
+    if reduction == "sum":
+        return jnp.sum(loss)
+    raise ValueError(f"{reduction} is not a valid value for reduction")

@@ -1,0 +1,517 @@
+"""Pooling: max, average, power-average and adaptive pooling, and max-unpooling, in 1, 2 and 3 dims.
+
+One N-d implementation per kind; the ``*1d/2d/3d`` functions only fix the number of spatial dims.
+Inputs are ``(N, C, *spatial)`` or unbatched ``(C, *spatial)``; the leading dims just ride along.
+
+* Max (without indices) and average pooling are one ``lax.reduce_window`` each. XLA's gradient of a
+  windowed max goes to the first maximum of each window, as torch's does.
+* Searches that need *where* the maximum is (``return_indices``, adaptive max pooling) use that
+  a window is a box, so its maximum is separable: per spatial dim (last first), gather every
+  output's window along that dim (a static ``(out, k)`` table of positions, ``-1`` for padding)
+  and reduce it, carrying the flat index of the winner. The output is then gathered from the input
+  at the winning indices, so the gradient is torch's scatter to those indices.
+* Adaptive average pooling is separable too: one ``(out, in)`` averaging matrix per dim.
+
+Indices are flat positions within each input plane (``(*spatial)``), of dtype int64 as torch's
+when ``jax_enable_x64`` is on and int32 otherwise.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import string
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from ..parameter import _unwrap
+from ._utils import check_spatial_input, expand, index_dtype
+
+__all__ = [
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+    "adaptive_max_pool1d", "adaptive_max_pool1d_with_indices",
+    "adaptive_max_pool2d", "adaptive_max_pool2d_with_indices",
+    "adaptive_max_pool3d", "adaptive_max_pool3d_with_indices",
+    "avg_pool1d", "avg_pool2d", "avg_pool3d",
+    "lp_pool1d", "lp_pool2d", "lp_pool3d",
+    "max_pool1d", "max_pool1d_with_indices",
+    "max_pool2d", "max_pool2d_with_indices",
+    "max_pool3d", "max_pool3d_with_indices",
+    "max_unpool1d", "max_unpool2d", "max_unpool3d",
+]
+
+_HALF = (np.dtype(jnp.float16), np.dtype(jnp.bfloat16))
+
+
+# --- shapes and argument checks --------------------------------------------------------------
+def _pool_output_size(size: int, k: int, p: int, s: int, d: int, ceil_mode: bool) -> int:
+    """torch's ``pooling_output_shape``: with ``ceil_mode`` the last window must start inside the
+    input or the left padding."""
+    out = (size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    return out
+
+
+def _check_nonempty(x, n: int, fn: str) -> None:
+    if any(size == 0 for size in x.shape[-n - 1:]):
+        raise RuntimeError(
+            f"{fn}(): Expected input to have non-zero size for non-batch dimensions, but input has sizes "
+            f"{list(x.shape)}"
+        )
+
+
+def _window_args(x, n: int, fn: str, kernel_size, stride, padding, dilation, ceil_mode: bool):
+    """Check and expand the window arguments; returns ``(kernel, stride, padding, dilation, out)``."""
+    kernel = expand(kernel_size, n, "kernel_size", fn)
+    # torch: a missing (None or empty) stride is the kernel size.
+    stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) else stride
+    stride = expand(stride, n, "stride", fn)
+    padding, dilation = expand(padding, n, "padding", fn), expand(dilation, n, "dilation", fn)
+    if any(k <= 0 for k in kernel):
+        raise RuntimeError(f"{fn}(): kernel_size must be greater than zero, but got {list(kernel)}")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError(f"{fn}(): stride must be greater than zero, but got {list(stride)}")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"{fn}(): dilation should be greater than zero, but got {list(dilation)}")
+    for k, p, d in zip(kernel, padding, dilation, strict=True):
+        if p < 0:
+            raise RuntimeError(f"pad must be non-negative, but got pad: {p}")
+        if p > (d * (k - 1) + 1) // 2:
+            raise RuntimeError(
+                f"pad should be at most half of effective kernel size, but got pad={p}, kernel_size={k} and "
+                f"dilation={d}"
+            )
+    _check_nonempty(x, n, fn)
+    spatial = x.shape[-n:]
+    out = tuple(_pool_output_size(*args, ceil_mode)
+                for args in zip(spatial, kernel, padding, stride, dilation, strict=True))
+    if any(o < 1 for o in out):
+        channels = x.shape[-n - 1]
+        raise RuntimeError(
+            f"Given input size: ({'x'.join(map(str, (channels, *spatial)))}). Calculated output size: "
+            f"({'x'.join(map(str, (channels, *out)))}). Output size is too small"
+        )
+    return kernel, stride, padding, dilation, out
+
+
+def _window_padding(x, n: int, kernel, stride, padding, dilation, out) -> list[tuple[int, int]]:
+    """``reduce_window`` padding giving exactly ``out`` windows: ``padding`` on the left, and on the
+    right what the last (ceil-mode) window needs."""
+    pads = [(0, 0)] * (x.ndim - n)
+    for size, k, s, p, d, o in zip(x.shape[-n:], kernel, stride, padding, dilation, out, strict=True):
+        pads.append((p, max(0, (o - 1) * s + d * (k - 1) + 1 - size - p)))
+    return pads
+
+
+def _lowest(dtype) -> jax.Array:
+    if jnp.issubdtype(dtype, jnp.floating):
+        return jnp.array(-jnp.inf, dtype)
+    if dtype == np.dtype(bool):
+        return jnp.array(False)
+    return jnp.array(jnp.iinfo(dtype).min, dtype)
+
+
+def _accumulation_dtype(dtype):
+    """Sums of float16/bfloat16 accumulate in float32, as torch's kernels do."""
+    return np.dtype(jnp.float32) if dtype in _HALF else dtype
+
+
+# --- window search: maximum and its flat index ---------------------------------------------
+def _strided_windows(size: int, k: int, s: int, p: int, d: int, out: int) -> np.ndarray:
+    """``(out, k)`` input positions of each pooling window along one dim; ``-1`` where it is padding."""
+    positions = np.arange(out)[:, None] * s - p + np.arange(k)[None, :] * d
+    return np.where((positions >= 0) & (positions < size), positions, -1)
+
+
+def _adaptive_bounds(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
+    """torch's adaptive windows: ``[floor(i * size / out), ceil((i + 1) * size / out))``."""
+    i = np.arange(out)
+    return (i * size) // out, -((-(i + 1) * size) // out)
+
+
+def _adaptive_windows(size: int, out: int) -> np.ndarray:
+    """``(out, longest window)`` input positions of each adaptive window; ``-1`` past its end."""
+    start, end = _adaptive_bounds(size, out)
+    positions = start[:, None] + np.arange(int((end - start).max()))[None, :]
+    return np.where(positions < end[:, None], positions, -1)
+
+
+def _window_max(x: jax.Array, windows: list[np.ndarray]) -> tuple[jax.Array, jax.Array]:
+    """Maximum of every window and its flat index in the input plane.
+
+    ``windows[d]`` is the ``(out_d, k_d)`` table of positions along spatial dim ``d``. Ties go to
+    the first maximum in row-major order (the smallest flat index), NaN wins over numbers and the
+    last NaN wins among NaNs: the scan order of torch's CPU kernels.
+    """
+    n = len(windows)
+    lead = x.shape[:x.ndim - n]
+    itype = index_dtype()
+    never = jnp.iinfo(itype).max
+    values = lax.stop_gradient(x)
+    indices = jnp.broadcast_to(jnp.arange(math.prod(x.shape[len(lead):]), dtype=itype).reshape(x.shape[len(lead):]),
+                               x.shape)
+    for d in reversed(range(n)):  # any order is exact; the last dim first keeps gathers contiguous
+        axis = len(lead) + d
+        table = windows[d]
+        valid = jnp.asarray(table >= 0).reshape(table.shape + (1,) * (n - 1 - d))
+        flat = np.maximum(table, 0).reshape(-1)
+        window_shape = values.shape[:axis] + table.shape + values.shape[axis + 1:]
+        v = jnp.where(valid, jnp.take(values, flat, axis=axis, mode="clip").reshape(window_shape), _lowest(x.dtype))
+        i = jnp.where(valid, jnp.take(indices, flat, axis=axis, mode="clip").reshape(window_shape), never)
+        best = v.max(axis=axis + 1)
+        first = jnp.where(v == jnp.expand_dims(best, axis + 1), i, never).min(axis=axis + 1)
+        if jnp.issubdtype(x.dtype, jnp.floating):
+            last_nan = jnp.where(jnp.isnan(v), i, -1).max(axis=axis + 1)
+            first = jnp.where(last_nan >= 0, last_nan, first)
+        values, indices = best, first
+    planes = x.reshape(lead + (-1,))
+    out = jnp.take_along_axis(planes, indices.reshape(lead + (-1,)), axis=-1).reshape(indices.shape)
+    return out, indices
+
+
+# --- max pooling -------------------------------------------------------------------------------
+def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, n: int):
+    fn = f"max_pool{n}d"
+    x = _unwrap(input)
+    check_spatial_input(x, n, fn)
+    kernel, stride, padding, dilation, out = _window_args(x, n, fn, kernel_size, stride, padding, dilation,
+                                                          ceil_mode)
+    if return_indices:
+        geometry = zip(x.shape[-n:], kernel, stride, padding, dilation, out, strict=True)
+        windows = [_strided_windows(*args) for args in geometry]
+        return _window_max(x, windows)
+    ones = (1,) * (x.ndim - n)
+    return lax.reduce_window(
+        x, _lowest(x.dtype), lax.max, ones + kernel, ones + stride,
+        _window_padding(x, n, kernel, stride, padding, dilation, out), window_dilation=ones + dilation,
+    )
+
+
+def _max_pool_doc(n: int) -> str:
+    return rf"""{n}-D max pooling over ``(N, C, *spatial)`` or ``(C, *spatial)`` ({n} spatial dims).
+
+    Arguments:
+        kernel_size: window size (an int or a {n}-sequence).
+        stride: window step; default (None) ``kernel_size``.
+        padding: implicit ``-inf`` padding on both sides, at most half the effective kernel size.
+        dilation: spacing between window elements.
+        ceil_mode: round the output size up (a last partial window must start inside the input or
+            the left padding).
+        return_indices: also return the flat index of each maximum within its input plane (the
+            first maximum on ties), for :func:`max_unpool{n}d`.
+
+    Output size per dim: :math:`\lfloor (L + 2p - d(k - 1) - 1) / s \rfloor + 1` (ceil with ``ceil_mode``).
+    Differs from torch: indices are int32 unless ``jax_enable_x64`` is on (torch: int64).
+    """
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=False):
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, True, 1)
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=False):
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, True, 2)
+
+
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=False):
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, True, 3)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 1)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2)
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 3)
+
+
+for _n, _fns in ((1, (max_pool1d, max_pool1d_with_indices)), (2, (max_pool2d, max_pool2d_with_indices)),
+                 (3, (max_pool3d, max_pool3d_with_indices))):
+    for _fn in _fns:
+        _fn.__doc__ = _max_pool_doc(_n)
+del _n, _fns, _fn
+
+
+# --- average and power-average pooling ---------------------------------------------------------
+def _window_counts(size: int, k: int, s: int, p: int, out: int, count_include_pad: bool) -> np.ndarray:
+    """torch's divisor per output along one dim: the window clipped to the padded input (and to
+    the input itself unless ``count_include_pad``)."""
+    start = np.arange(out) * s - p
+    end = np.minimum(start + k, size + p)
+    if count_include_pad:
+        return end - start
+    return np.minimum(end, size) - np.maximum(start, 0)
+
+
+def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, n: int):
+    fn = f"avg_pool{n}d"
+    x = _unwrap(input)
+    # torch's avg_pool2d fails indexing dim -3 of a smaller input: an IndexError.
+    check_spatial_input(x, n, fn, error=IndexError if n == 2 and x.ndim < 3 else RuntimeError)
+    kernel, stride, padding, dilation, out = _window_args(x, n, fn, kernel_size, stride, padding, 1, ceil_mode)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    ones = (1,) * (x.ndim - n)
+    acc = _accumulation_dtype(x.dtype)
+    sums = lax.reduce_window(
+        x.astype(acc), jnp.zeros((), acc), lax.add, ones + kernel, ones + stride,
+        _window_padding(x, n, kernel, stride, padding, dilation, out),
+    )
+    if divisor_override is not None:
+        divisor = np.asarray(divisor_override)
+    else:
+        geometry = zip(x.shape[-n:], kernel, stride, padding, out, strict=True)
+        counts = [_window_counts(*args, count_include_pad) for args in geometry]
+        divisor = functools.reduce(np.multiply.outer, counts)
+    if jnp.issubdtype(acc, jnp.integer):  # torch divides integers truncating toward zero
+        return lax.div(sums, jnp.broadcast_to(jnp.asarray(divisor, acc), sums.shape))
+    return (sums / jnp.asarray(divisor, acc)).astype(x.dtype)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    r"""1-D average pooling over ``(N, C, L)`` or ``(C, L)``.
+
+    Arguments:
+        kernel_size, stride (default ``kernel_size``), padding (zeros, at most half the kernel):
+            ints or 1-sequences.
+        ceil_mode: round the output size up (the last window must start inside the input or the
+            left padding).
+        count_include_pad: divide by the window size including the zero padding (but not the part
+            of a ceil-mode window past it); otherwise by the number of input elements.
+    """
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, 1)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """2-D average pooling over ``(N, C, H, W)`` or ``(C, H, W)``; arguments as :func:`avg_pool1d`, and
+    ``divisor_override``: divide every window sum by this instead."""
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 2)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """3-D average pooling over ``(N, C, D, H, W)`` or ``(C, D, H, W)``; arguments as :func:`avg_pool2d`."""
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 3)
+
+
+def _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, n: int):
+    x = _unwrap(input)
+    if norm_type == float("inf"):
+        return _max_pool(jnp.abs(x), kernel_size, stride, 0, 1, ceil_mode, False, n)
+    if norm_type == -float("inf"):
+        return -_max_pool(-jnp.abs(x), kernel_size, stride, 0, 1, ceil_mode, False, n)
+    mean = _avg_pool(x ** norm_type, kernel_size, stride, 0, ceil_mode, True, None, n)
+    total = mean * math.prod(expand(kernel_size, n, "kernel_size", f"lp_pool{n}d"))
+    # torch's sign(s) * relu(|s|) is s with a zero gradient where s == 0, where the root's is infinite.
+    nonzero = total != 0
+    root = jnp.where(nonzero, total, 1) ** (1.0 / norm_type)
+    return jnp.where(nonzero, root, jnp.zeros((), total.dtype) ** (1.0 / norm_type))
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    r"""1-D power-average pooling: :math:`(\sum_{x \in \text{window}} x^p)^{1/p}` over ``(N, C, L)`` or ``(C, L)``.
+
+    ``norm_type`` :math:`p = \infty` is max pooling of :math:`|x|`. Computed as torch does, from an
+    average pool (so a ceil-mode window past the input is scaled up to the full kernel size); the
+    gradient is zero where the sum is zero.
+    """
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 1)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """2-D power-average pooling over ``(N, C, H, W)`` or ``(C, H, W)``; see :func:`lp_pool1d`."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 2)
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """3-D power-average pooling over ``(N, C, D, H, W)`` or ``(C, D, H, W)``; see :func:`lp_pool1d`."""
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 3)
+
+
+# --- adaptive pooling -------------------------------------------------------------------------
+def _adaptive_args(x, output_size, n: int, fn: str) -> tuple[int, ...]:
+    """Check the input and ``output_size`` (an int or ``n`` ints / None = keep that size)."""
+    check_spatial_input(x, n, fn)
+    _check_nonempty(x, n, fn)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise NotImplementedError(f'"{fn}" not implemented for {x.dtype}')
+    sizes = (output_size,) * n if output_size is None or isinstance(output_size, int) else tuple(output_size)
+    if len(sizes) != n:
+        raise RuntimeError(f"{fn}(): output_size must have {n} elements, but got output_size={output_size!r}")
+    sizes = tuple(size if o is None else o for o, size in zip(sizes, x.shape[-n:], strict=True))
+    if any(o < 0 for o in sizes):
+        raise RuntimeError(f"{fn}(): elements of output_size must be greater than or equal to 0 but received "
+                           f"{list(sizes)}")
+    return sizes
+
+
+def _adaptive_avg_pool(input, output_size, n: int) -> jax.Array:
+    fn = f"adaptive_avg_pool{n}d"
+    x = _unwrap(input)
+    out = _adaptive_args(x, output_size, n, fn)
+    matrices = []
+    for size, o in zip(x.shape[-n:], out, strict=True):
+        start, end = _adaptive_bounds(size, o)
+        position = np.arange(size)
+        inside = (position >= start[:, None]) & (position < end[:, None])
+        matrices.append(inside / (end - start)[:, None])
+    acc = _accumulation_dtype(x.dtype)
+    letters = string.ascii_letters
+    spec = f"...{letters[:n]}," + ",".join(letters[n + d] + letters[d] for d in range(n)) + f"->...{letters[n:2 * n]}"
+    y = jnp.einsum(spec, x.astype(acc), *(jnp.asarray(m, acc) for m in matrices), precision=lax.Precision.HIGHEST)
+    return y.astype(x.dtype)
+
+
+def _adaptive_max_pool(input, output_size, return_indices, n: int):
+    fn = f"adaptive_max_pool{n}d"
+    x = _unwrap(input)
+    out = _adaptive_args(x, output_size, n, fn)
+    if 0 in out:
+        shape = x.shape[:x.ndim - n] + out
+        y, indices = jnp.zeros(shape, x.dtype), jnp.zeros(shape, index_dtype())
+    else:
+        y, indices = _window_max(x, [_adaptive_windows(size, o) for size, o in zip(x.shape[-n:], out, strict=True)])
+    return (y, indices) if return_indices else y
+
+
+def adaptive_avg_pool1d(input, output_size) -> jax.Array:
+    r"""Adaptive average pooling of ``(N, C, L)`` or ``(C, L)`` to length ``output_size``.
+
+    Output ``i`` averages the input over :math:`[\lfloor iL/L_{out} \rfloor, \lceil (i+1)L/L_{out} \rceil)`.
+    """
+    return _adaptive_avg_pool(input, output_size, 1)
+
+
+def adaptive_avg_pool2d(input, output_size) -> jax.Array:
+    """Adaptive average pooling of ``(N, C, H, W)`` or ``(C, H, W)`` to ``output_size`` (an int, or
+    two ints where None keeps that input size); windows as :func:`adaptive_avg_pool1d` per dim."""
+    return _adaptive_avg_pool(input, output_size, 2)
+
+
+def adaptive_avg_pool3d(input, output_size) -> jax.Array:
+    """Adaptive average pooling of ``(N, C, D, H, W)`` or ``(C, D, H, W)``; see :func:`adaptive_avg_pool2d`."""
+    return _adaptive_avg_pool(input, output_size, 3)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=False):
+    """``(values, flat indices)`` of :func:`adaptive_max_pool1d`."""
+    return _adaptive_max_pool(input, output_size, True, 1)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
+    """``(values, flat indices)`` of :func:`adaptive_max_pool2d`."""
+    return _adaptive_max_pool(input, output_size, True, 2)
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=False):
+    """``(values, flat indices)`` of :func:`adaptive_max_pool3d`."""
+    return _adaptive_max_pool(input, output_size, True, 3)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    r"""Adaptive max pooling of ``(N, C, L)`` or ``(C, L)`` to length ``output_size``.
+
+    Output ``i`` is the maximum over :math:`[\lfloor iL/L_{out} \rfloor, \lceil (i+1)L/L_{out} \rceil)`;
+    with ``return_indices`` also its flat index (int32 unless ``jax_enable_x64``; torch: int64).
+    """
+    return _adaptive_max_pool(input, output_size, return_indices, 1)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Adaptive max pooling of ``(N, C, H, W)`` or ``(C, H, W)``; ``output_size`` as :func:`adaptive_avg_pool2d`."""
+    return _adaptive_max_pool(input, output_size, return_indices, 2)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """Adaptive max pooling of ``(N, C, D, H, W)`` or ``(C, D, H, W)``; see :func:`adaptive_avg_pool2d`."""
+    return _adaptive_max_pool(input, output_size, return_indices, 3)
+
+
+# --- max unpooling --------------------------------------------------------------------------
+def _unpool_output_size(x, kernel, stride, padding, output_size) -> tuple[int, ...]:
+    n = len(kernel)
+    default = [(size - 1) * s + k - 2 * p for size, k, s, p in zip(x.shape[-n:], kernel, stride, padding, strict=True)]
+    if output_size is None:
+        sizes = default
+    else:
+        sizes = list(output_size)
+        if len(sizes) == n + 2:
+            sizes = sizes[2:]
+        if len(sizes) != n:
+            raise ValueError(
+                f"output_size should be a sequence containing {n} or {n + 2} elements, but it has a length of "
+                f"'{len(sizes)}'"
+            )
+        for d, (size, s) in enumerate(zip(default, stride, strict=True)):
+            if not size - s < sizes[d] < size + s:
+                raise ValueError(f'invalid output_size "{output_size}" (dim {d} must be between {size - s} and '
+                                 f"{size + s})")
+    for d, size in enumerate(sizes):
+        if size < 0:
+            raise ValueError(f"max_unpooling: output_size must contain non-negative spatial dimensions, but got "
+                             f"output_size[{d}]={size}")
+    return tuple(sizes)
+
+
+def _max_unpool(input, indices, kernel_size, stride, padding, output_size, n: int) -> jax.Array:
+    fn = f"max_unpool{n}d"
+    x, idx = _unwrap(input), _unwrap(indices)
+    if x.ndim not in (n + 1, n + 2):
+        raise RuntimeError(f"Input to {fn} should be a {n + 1}d or {n + 2}d Tensor, but got a tensor with "
+                           f"{x.ndim} dimensions.")
+    if idx.shape != x.shape:
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor ({list(x.shape)}) "
+                           f"but got indices tensor with shape: {list(idx.shape)}")
+    if not jnp.issubdtype(idx.dtype, jnp.integer):
+        raise RuntimeError(f"elements in indices should be an integer type (int64 in torch) but got: {idx.dtype}")
+    kernel = expand(kernel_size, n, "kernel_size", fn)
+    stride = kernel if stride is None else expand(stride, n, "stride", fn)
+    out = _unpool_output_size(x, kernel, stride, expand(padding, n, "padding", fn), output_size)
+    plane = math.prod(out)
+    if not isinstance(idx, jax.core.Tracer) and idx.size:
+        invalid = (idx < 0) | (idx >= plane)
+        if bool(invalid.any()):
+            raise RuntimeError(f"Found an invalid max index: {int(idx[invalid][0])} (output volumes are of size "
+                               f"{'x'.join(map(str, out))})")
+    lead = x.shape[:x.ndim - n]
+    rows = math.prod(lead)
+    planes = jnp.zeros((rows, plane), x.dtype)
+    y = planes.at[jnp.arange(rows)[:, None], idx.reshape(rows, -1)].set(x.reshape(rows, -1), mode="drop")
+    return y.reshape(lead + out)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None) -> jax.Array:
+    r"""Partial inverse of :func:`max_pool1d`: every value is put at its index, the rest is zero.
+
+    Arguments:
+        input, indices: the values and flat indices :func:`max_pool1d` returned (same shape).
+        kernel_size, stride (default ``kernel_size``), padding: those of the pooling.
+        output_size: the spatial size to produce (the pooling's input size may be ambiguous);
+            default :math:`(L - 1) s + k - 2p`. May include the leading ``(N, C)``.
+
+    Differs from torch: an out-of-range index raises eagerly but is dropped inside ``jit``; any
+    integer index dtype is accepted.
+    """
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 1)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None) -> jax.Array:
+    """Partial inverse of :func:`max_pool2d`; see :func:`max_unpool1d`."""
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 2)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None) -> jax.Array:
+    """Partial inverse of :func:`max_pool3d`; see :func:`max_unpool1d`."""
+    return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 3)
