@@ -257,3 +257,11 @@ def test_nested_arguments_static_argnums_and_bad_static_values():
 
 class Unhashable:
     __hash__ = None
+
+
+def test_output_dicts_keep_their_key_order():
+    model = tnn.Sequential(tnn.Linear(2, 2), tnn.Linear(2, 1))
+    grads = torchjax.compile(lambda m, x: torchjax.func.grad(lambda m: m(x).sum())(m))(model, jnp.ones((1, 2)))
+    assert list(grads) == [name for name, _ in model.named_parameters()]
+    out = torchjax.compile(lambda x: {"z": x, "a": [x, {"y": x, "b": x}]})(jnp.ones(1))
+    assert list(out) == ["z", "a"] and list(out["a"][1]) == ["y", "b"]

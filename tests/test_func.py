@@ -544,3 +544,37 @@ def test_default_generator_advances_inside_grad():
     a, b = np.asarray(step(model, x)), np.asarray(step(model, x))
     assert not np.array_equal(a, b)
     assert_no_tracers(model, torchjax.default_generator)
+
+
+def test_closure_module_buffer_update_is_discarded_with_a_warning_not_leaked():
+    class Running(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("running", jnp.zeros(3))
+
+        def forward(self, x):
+            self.running = 0.9 * self.running + 0.1 * x.mean(0)
+            return x * 2
+
+    m = Running()
+    with pytest.warns(UserWarning, match="buffer 'running'.*discarded"):
+        torchjax.func.jvp(lambda x: m(x).sum(), (jnp.ones((2, 3)),), (jnp.ones((2, 3)),))
+    assert not isinstance(m.running, jax.core.Tracer) and float(m.running.sum()) == 0.0
+    with pytest.warns(UserWarning, match="discarded"):
+        torchjax.func.grad(lambda x: m(x).sum())(jnp.ones((2, 3)))
+    assert not isinstance(m.running, jax.core.Tracer)
+    torchjax.func.grad(lambda m, x: m(x).sum())(m, jnp.ones((2, 3)))  # as an argument: carried out
+    np.testing.assert_allclose(np.asarray(m.running), 0.1)
+
+
+def test_forward_mode_transforms_run_through_modules_with_backward_hooks():
+    m = tnn.Linear(3, 2)
+    fired = []
+    m.register_full_backward_hook(lambda mod, gi, go: fired.append(1))
+    x = jnp.ones((1, 3))
+    out, tangent = torchjax.func.jvp(lambda x: m(x), (x,), (jnp.ones((1, 3)),))
+    jac = torchjax.func.jacfwd(lambda x: m(x).sum())(x)
+    np.testing.assert_allclose(np.asarray(tangent).ravel(), np.asarray(m.weight.data.sum(1)), rtol=1e-6)
+    assert jac.shape == (1, 3) and fired == []
+    torchjax.backward(lambda m: m(x).sum(), m)
+    assert fired == [1]

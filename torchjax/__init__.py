@@ -21,7 +21,7 @@ from ._random import (
 )
 from . import nn  # noqa: E402  (before _ops, which builds on nn.parameter)
 from ._ops import empty, flatten, unflatten  # noqa: E402
-from . import func, optim  # noqa: E402
+from . import data, func, optim  # noqa: E402
 from .autograd import backward, enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .compile import compile  # noqa: E402
 from .serialization import CheckpointError, UnsafeCheckpointError, load, save  # noqa: E402
@@ -34,7 +34,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CheckpointError", "UnsafeCheckpointError", "load", "save",
-    "Generator", "backward", "compile", "enable_grad", "func", "optim", "inference_mode", "is_grad_enabled", "no_grad",
+    "Generator", "backward", "compile", "data", "enable_grad", "func", "optim", "inference_mode", "is_grad_enabled", "no_grad",
     "set_grad_enabled", "bfloat16", "bool", "cdouble", "cfloat", "complex64", "complex128", "default_generator",
     "device", "double", "empty", "flatten", "float", "float16", "float32", "float64", "get_default_dtype",
     "get_rng_state", "half", "initial_seed", "int", "int8", "int16", "int32", "int64", "long",

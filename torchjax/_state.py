@@ -16,13 +16,14 @@ is ever left in a live object, also when the body raises.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import jax
 
 from . import _random, _tracking
-from .nn.modules.module import Module
+from .nn.modules.module import _ABSENT, Module
 from .nn.parameter import Parameter, is_lazy
 
 
@@ -188,3 +189,43 @@ def tracing_modules(layout: StateLayout) -> Iterator[None]:
         yield
     finally:
         _tracking.traced_modules = previous
+
+
+@contextlib.contextmanager
+def guarding_buffers(layout: StateLayout, transform: str) -> Iterator[None]:
+    """Inside a transform: a buffer of a module the layout does not hold (reached through a
+    closure) that the body rebinds to a tracer is put back afterwards, with a warning, rather
+    than left holding a tracer. The layout's own buffers are the transform's to carry out."""
+    previous = _tracking.buffer_writes
+    _tracking.buffer_writes = writes = []
+    try:
+        yield
+    finally:
+        _tracking.buffer_writes = previous
+        if previous is not None:
+            previous.extend(writes)
+        own = {(id(d), k) for d, k in layout.buffers}
+        for buffers, name, old in reversed(writes):
+            if (id(buffers), name) in own or not isinstance(buffers.get(name), jax.core.Tracer):
+                continue
+            if isinstance(old, jax.core.Tracer):
+                continue  # an enclosing transform's value: that transform restores it
+            if old is _ABSENT:
+                del buffers[name]
+            else:
+                buffers[name] = old
+            warnings.warn(
+                f"{transform}: buffer '{name}' of a module that is not an argument was updated inside the "
+                "transform; the update was discarded. Pass the module as an argument to keep it.",
+                stacklevel=4,
+            )
+
+
+@contextlib.contextmanager
+def forward_mode() -> Iterator[None]:
+    """While a forward-mode transform runs, modules skip their backward hooks."""
+    _tracking.forward_mode += 1
+    try:
+        yield
+    finally:
+        _tracking.forward_mode -= 1

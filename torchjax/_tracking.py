@@ -7,12 +7,20 @@ can import it: the structure epoch and the set of modules a running trace may to
 - ``traced_modules`` is None outside ``torchjax.compile``'s tracing; inside, the ids of the
   modules passed as arguments (and of those created during the trace). A module outside it is
   one the function reached through a closure or a global, whose state would be baked in.
+
+- ``buffer_writes``, while a transform runs, records ``(buffers dict, name, old value)`` for
+  every buffer rebound, so one of a module the transform did not collect (reached through a
+  closure) can be restored instead of keeping a tracer.
+- ``forward_mode`` counts the forward-mode transforms running (jvp, jacfwd): backward hooks are
+  custom_vjp rules, which forward mode cannot differentiate, and they have nothing to do there.
 """
 
 from __future__ import annotations
 
 epoch = 0
 traced_modules: set[int] | None = None
+buffer_writes: list | None = None
+forward_mode = 0
 
 
 def bump() -> None:

@@ -115,7 +115,7 @@ def backward(fn: Callable, *args: Any, has_aux: bool = False, **kwargs: Any):
     used = [False] * len(trainable)
 
     def pure(values):
-        with layout.installed():
+        with layout.installed(), _state.guarding_buffers(layout, "torchjax.backward"):
             for i, (p, value) in enumerate(zip(trainable, values, strict=True)):
                 p.data = _usage_marker(used, i)(value)
             out = fn(*args, **kwargs)

@@ -46,6 +46,7 @@ class _Program:
     def __init__(self, fn: Callable, layout: _state.StateLayout, stateful: list, treedef, kinds: tuple,
                  static: tuple, donate: bool) -> None:
         self.layout = layout
+        self.out_order = None  # the output's dict key orders, recorded while tracing
 
         def pure(state, hparams, dynamic):
             snapshots = [_StateSnapshot(obj) for obj in stateful if isinstance(obj, Module)]
@@ -64,6 +65,7 @@ class _Program:
                             "outside the compiled function, e.g. run one forward pass eagerly first."
                         )
                     new_state = layout.read()
+                    self.out_order = _dict_order(out)
             except BaseException:
                 for snapshot in snapshots:
                     snapshot.restore()
@@ -84,7 +86,27 @@ class _Program:
             layout.write(_distinct(state))
             out, new_state = self.jitted(layout.read(), hparams, dynamic)
         layout.write(new_state)
-        return out
+        return out if self.out_order is None else _reorder(out, self.out_order)
+
+
+def _dict_order(tree: Any) -> Any:
+    """Key orders of the plain dicts in ``tree`` (JAX rebuilds dicts sorted by key), or None."""
+    if type(tree) is dict:
+        return list(tree), {k: _dict_order(v) for k, v in tree.items()}
+    if isinstance(tree, list | tuple):
+        children = [_dict_order(v) for v in tree]
+        return children if any(c is not None for c in children) else None
+    return None
+
+
+def _reorder(tree: Any, order: Any) -> Any:
+    if order is None:
+        return tree
+    if type(tree) is dict:
+        keys, children = order
+        return {k: _reorder(tree[k], children[k]) for k in keys}
+    items = [_reorder(v, o) for v, o in zip(tree, order, strict=True)]
+    return type(tree)(*items) if hasattr(tree, "_fields") else type(tree)(items)
 
 
 def _distinct(state: tuple) -> tuple:

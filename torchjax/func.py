@@ -193,7 +193,7 @@ class _Lifted:
         return [d[k] for d, k in self.layout.buffers], [g._key for g in self.layout.generators]
 
     def pure(self, *values: Any) -> tuple[Any, tuple[Any, tuple[list, list]]]:
-        with self.layout.installed():
+        with self.layout.installed(), _state.guarding_buffers(self.layout, "torchjax.func"):
             args = list(self.args)
             for i, value in zip(self.argnums, values, strict=True):
                 if i in self.params:
@@ -306,19 +306,21 @@ def jvp(func: Callable, primals: Sequence[Any], tangents: Sequence[Any], *, stri
         out, (aux, new_state) = lifted.pure(*values)
         return out, (aux, new_state)
 
-    out, jvp_out, (aux, new_state) = jax.jvp(pure, lifted.primals, tangents, has_aux=True)
+    with _state.forward_mode():
+        out, jvp_out, (aux, new_state) = jax.jvp(pure, lifted.primals, tangents, has_aux=True)
     lifted.finish(new_state)
     return (out, jvp_out, aux) if has_aux else (out, jvp_out)
 
 
-def _jacobian(jax_transform: Callable) -> Callable:
+def _jacobian(jax_transform: Callable, forward: bool) -> Callable:
     def transform(func: Callable, argnums: int | Sequence[int] = 0, *, has_aux: bool = False) -> Callable:
         def wrapper(*args: Any, **kwargs: Any):
             nums, single = _argnums(argnums)
             lifted = _Lifted(func, args, kwargs, nums, has_aux)
-            jac, (aux, new_state) = jax_transform(
-                lifted.pure, argnums=0 if single else tuple(range(len(nums))), has_aux=True
-            )(*lifted.primals)
+            with _state.forward_mode() if forward else contextlib.nullcontext():
+                jac, (aux, new_state) = jax_transform(
+                    lifted.pure, argnums=0 if single else tuple(range(len(nums))), has_aux=True
+                )(*lifted.primals)
             lifted.finish(new_state)
             jac = lifted.ordered((jac,) if single else tuple(jac))
             jac = jac[0] if single else jac
@@ -329,10 +331,10 @@ def _jacobian(jax_transform: Callable) -> Callable:
     return transform
 
 
-jacrev = _jacobian(jax.jacrev)
+jacrev = _jacobian(jax.jacrev, forward=False)
 jacrev.__doc__ = "Jacobian by reverse mode; a Module argument's block is a dict keyed by parameter name."
 jacrev.__name__ = "jacrev"
-jacfwd = _jacobian(jax.jacfwd)
+jacfwd = _jacobian(jax.jacfwd, forward=True)
 jacfwd.__doc__ = "Jacobian by forward mode; a Module argument's block is a dict keyed by parameter name."
 jacfwd.__name__ = "jacfwd"
 

@@ -77,12 +77,24 @@ class DataLoader:
             handy under a debugger.
         device: torchjax extension, where batches go: a device string (``'cuda:0'``), a
             ``jax.Device`` or a ``jax.sharding.Sharding`` (e.g. split along the batch axis over a
-            mesh). Default: JAX's default device. With a custom ``collate_fn`` its output is left
-            as it is unless ``device`` is given.
+            mesh; every batch must then divide evenly, so use ``drop_last=True``). Default: JAX's
+            default device. With a custom ``collate_fn`` its output is left as it is unless
+            ``device`` is given.
 
     ``__getitem__`` and ``collate_fn`` run in background threads (unless ``prefetch=0``); a dataset
     that draws random numbers should use its own ``Generator`` so the draws do not interleave with
     the training loop's.
+
+    Example (an exactly resumable shuffled epoch)::
+
+        generator = torchjax.Generator().manual_seed(0)
+        loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True, generator=generator)
+        for epoch in range(epochs):
+            checkpoint["data_rng"] = generator.get_state()  # before iter(loader) draws the order
+            for step, (xb, yb) in enumerate(loader):
+                ...
+        # resuming mid-epoch: generator.set_state(checkpoint["data_rng"]), then skip the
+        # batches already done; the epoch's order is the same.
     """
 
     _IMMUTABLE = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset", "persistent_workers")
@@ -132,7 +144,10 @@ class DataLoader:
         elif prefetch < 0:
             raise ValueError(f"prefetch should be non-negative, got prefetch={prefetch}")
         if prefetch == 0 and num_workers > 0:
-            raise ValueError("prefetch=0 loads in the consumer's thread and is mutually exclusive with num_workers > 0")
+            raise ValueError(
+                "num_workers > 0 needs batches in flight (prefetch_factor > 0, prefetch > 0); "
+                "prefetch=0 loads in the consumer's thread and needs num_workers=0"
+            )
 
         self.dataset = dataset
         self.num_workers = num_workers

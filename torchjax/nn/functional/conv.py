@@ -10,6 +10,8 @@ convolution.
 
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 from jax import lax
@@ -74,8 +76,32 @@ def _check_geometry(stride, padding, dilation) -> None:
         raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
 
 
-def _add_bias(y: jax.Array, b, n: int) -> jax.Array:
-    return y if b is None else y + b.reshape((-1,) + (1,) * n)
+# The array math of each function is one jitted kernel over validated operands, with the geometry
+# static: called eagerly that is one dispatch per call (and one per gradient) instead of one per
+# primitive; inside an outer jit or transform it is simply inlined.
+@partial(jax.jit, static_argnames=("stride", "padding", "dilation", "groups", "batched"))
+def _convolve(x, w, b, *, stride, padding, dilation, groups, batched):
+    n = w.ndim - 2
+    y = lax.conv_general_dilated(
+        x if batched else x[None], w, stride, padding, rhs_dilation=dilation,
+        dimension_numbers=_dimension_numbers(n), feature_group_count=groups,
+    )
+    y = y if b is None else y + b.reshape((-1,) + (1,) * n)
+    return y if batched else y[0]
+
+
+@partial(jax.jit, static_argnames=("stride", "padding", "output_padding", "dilation", "groups", "batched"))
+def _convolve_transpose(x, w, b, *, stride, padding, output_padding, dilation, groups, batched):
+    in_channels, out_per_group, *kernel = w.shape
+    n = len(kernel)
+    # (in, out/g, *k) -> (out, in/g, *k) within each group, flipped in space.
+    w = w.reshape(groups, in_channels // groups, out_per_group, *kernel).swapaxes(1, 2)
+    w = jnp.flip(w.reshape(groups * out_per_group, in_channels // groups, *kernel), axis=tuple(range(2, n + 2)))
+    # Negative padding crops: torch's `padding` removes that much from both ends of the full output.
+    pads = [(d * (k - 1) - p, d * (k - 1) - p + op)
+            for k, p, d, op in zip(kernel, padding, dilation, output_padding, strict=True)]
+    return _convolve(x, w, b, stride=(1,) * n, padding=tuple(pads), dilation=dilation, groups=groups,
+                     batched=batched, lhs_dilation=stride)
 
 
 def _conv(input, weight, bias, stride, padding, dilation, groups, n: int) -> jax.Array:

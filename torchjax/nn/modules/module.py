@@ -47,6 +47,7 @@ __all__ = [
 ]
 
 _EXTRA_STATE_KEY_SUFFIX = "_extra_state"
+_ABSENT = object()  # a buffer name that did not exist before a recorded write
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -311,6 +312,8 @@ class Module:
             output = hook(self, name, tensor)
             if output is not None:
                 tensor = output
+        if _tracking.buffer_writes is not None:
+            _tracking.buffer_writes.append((self._buffers, name, self._buffers.get(name, _ABSENT)))
         self._buffers[name] = tensor
         _tracking.bump()
         if persistent:
@@ -668,7 +671,7 @@ class Module:
             full_hooks, legacy_hooks = self._get_backward_hooks() if (
                 self._backward_hooks or _global_backward_hooks) else ([], [])
             pre_hooks = [*_global_backward_pre_hooks.values(), *self._backward_pre_hooks.values()]
-            if full_hooks or legacy_hooks or pre_hooks:
+            if (full_hooks or legacy_hooks or pre_hooks) and not _tracking.forward_mode:
                 from ._backward_hooks import call_with_backward_hooks
 
                 return call_with_backward_hooks(
@@ -792,6 +795,8 @@ class Module:
                         and not isinstance(value, np.ndarray | UninitializedBuffer)
                         and not _global_buffer_registration_hooks
                     ):
+                        if _tracking.buffer_writes is not None:
+                            _tracking.buffer_writes.append((buffers, name, buffers[name]))
                         buffers[name] = value  # the per-step path (running statistics): a plain rebind
                     else:
                         self.register_buffer(name, value, persistent)
