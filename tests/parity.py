@@ -108,3 +108,103 @@ def assert_no_tracers(*objects) -> None:
             assert p.grad is None or not isinstance(p.grad, jax.core.Tracer), f"{name}.grad"
         for name, b in obj.named_buffers(remove_duplicate=False):
             assert isinstance(b, jax.Array) and not isinstance(b, jax.core.Tracer), f"buffer {name}"
+
+
+def check_forward_and_gradients(theirs: torch.nn.Module, ours: tnn.Module, x: np.ndarray, *, atol: float = 1e-5,
+                                rtol: float = 1e-5, seed: int = 0) -> None:
+    """Output, input gradient and parameter gradients of ``<module(x), cotangent>`` equal torch's:
+    eagerly (a forward, then ``torchjax.func.grad``) and inside one ``torchjax.compile`` program."""
+    rng = np.random.default_rng(seed)
+    theirs.zero_grad()
+    x_t = torch.tensor(x, requires_grad=True)
+    out_t = theirs(x_t)
+    cotangent = rng.standard_normal(tuple(out_t.shape)).astype(np.float32)
+    (out_t * torch.tensor(cotangent)).sum().backward()
+    param_grads_t = {name: p.grad for name, p in theirs.named_parameters()}
+    x, cotangent = jnp.asarray(x), jnp.asarray(cotangent)
+
+    def loss(module, value):
+        return (module(value) * cotangent).sum()
+
+    grad = torchjax.func.grad(loss, argnums=(0, 1))
+
+    def check(out, grads):
+        param_grads, x_grad = grads
+        assert_close(out, out_t, atol=atol, rtol=rtol)
+        assert_close(x_grad, x_t.grad, atol=atol, rtol=rtol)
+        assert param_grads.keys() == param_grads_t.keys()
+        for name, g in param_grads.items():
+            assert_close(g, param_grads_t[name], atol=atol, rtol=rtol)
+
+    check(ours(x), grad(ours, x))
+    check(*torchjax.compile(lambda m, v: (m(v), grad(m, v)))(ours, x))
+
+
+def check_call_parity(theirs: torch.nn.Module, ours: tnn.Module, args: tuple, kwargs: dict | None = None, *,
+                      atol: float = 1e-5, rtol: float = 1e-5, seed: int = 0, compiled: bool = True) -> None:
+    """``module(*args, **kwargs)`` against torch: every output (a tensor or a tuple; None entries
+    must match) and the gradients of ``sum_i <output_i, cotangent_i>`` with respect to the
+    parameters and to every floating NumPy array in ``args``, eagerly and in one compiled program.
+
+    NumPy arrays become tensors / jax arrays; one object passed at several positions (self-attention's
+    ``query is key is value``) stays one object on both sides and gets one, summed, gradient.
+    Arrays in ``kwargs`` (masks) are passed but not differentiated.
+    """
+    kwargs = kwargs or {}
+    rng = np.random.default_rng(seed)
+    position: dict[int, int] = {}
+    arrays: list[np.ndarray] = []
+    for a in args:
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f" and id(a) not in position:
+            position[id(a)] = len(arrays)
+            arrays.append(a)
+
+    def rebuild(values, convert):
+        return [values[position[id(a)]] if id(a) in position else convert(a) for a in args]
+
+    def torch_value(v):
+        return torch.tensor(v) if isinstance(v, np.ndarray) else v
+
+    def jax_value(v):
+        return jnp.asarray(v) if isinstance(v, np.ndarray) else v
+
+    tensors = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out_t = theirs(*rebuild(tensors, torch_value), **{k: torch_value(v) for k, v in kwargs.items()})
+    outs_t = out_t if isinstance(out_t, tuple) else (out_t,)
+    cotangents = [None if o is None else rng.standard_normal(tuple(o.shape)).astype(np.float32) for o in outs_t]
+    sum((o * torch.tensor(c)).sum() for o, c in zip(outs_t, cotangents, strict=True) if o is not None).backward()
+    param_grads_t = {name: p.grad for name, p in theirs.named_parameters()}
+    kwargs_j = {k: jax_value(v) for k, v in kwargs.items()}
+    cotangents_j = [None if c is None else jnp.asarray(c) for c in cotangents]
+
+    def call(module, *values):
+        return module(*rebuild(values, jax_value), **kwargs_j)
+
+    def loss(module, *values):
+        out = call(module, *values)
+        outs = out if isinstance(out, tuple) else (out,)
+        return sum((o * c).sum() for o, c in zip(outs, cotangents_j, strict=True) if o is not None)
+
+    grad = torchjax.func.grad(loss, argnums=tuple(range(len(arrays) + 1)))
+
+    def check(out, grads):
+        outs = out if isinstance(out, tuple) else (out,)
+        assert len(outs) == len(outs_t)
+        for o, o_t in zip(outs, outs_t, strict=True):
+            assert (o is None) == (o_t is None)
+            if o is not None:
+                assert_close(o, o_t, atol=atol, rtol=rtol)
+        param_grads, *input_grads = grads
+        for g, t in zip(input_grads, tensors, strict=True):
+            assert_close(g, t.grad, atol=atol, rtol=rtol)
+        assert list(param_grads) == list(param_grads_t)
+        for name, g in param_grads.items():
+            if param_grads_t[name] is None:
+                assert not np.any(to_numpy(g)), f"{name}: torch has no gradient, ours is nonzero"
+            else:
+                assert_close(g, param_grads_t[name], atol=atol, rtol=rtol)
+
+    values = [jnp.asarray(a) for a in arrays]
+    check(call(ours, *values), grad(ours, *values))
+    if compiled:
+        check(*torchjax.compile(lambda m, *v: (call(m, *v), grad(m, *v)))(ours, *values))

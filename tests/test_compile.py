@@ -265,3 +265,35 @@ def test_output_dicts_keep_their_key_order():
     assert list(grads) == [name for name, _ in model.named_parameters()]
     out = torchjax.compile(lambda x: {"z": x, "a": [x, {"y": x, "b": x}]})(jnp.ones(1))
     assert list(out) == ["z", "a"] and list(out["a"][1]) == ["y", "b"]
+
+
+def test_grads_the_step_resets_first_are_not_inputs_and_compile_once():
+    traces = []
+
+    @torchjax.compile
+    def step(model, x, y):
+        traces.append(1)
+        model.zero_grad()
+        return torchjax.backward(loss_fn, model, x, y)
+
+    model = network(TJ)
+    (x, y), = [(jnp.asarray(a), jnp.asarray(b)) for a, b in batches(1)]
+    step(model, x, y)
+    step(model, x, y)  # grads are arrays now, but dead on entry: the same program
+    assert len(traces) == 1
+    reference = network(TJ)
+    reference.load_state_dict(model.state_dict())
+    torchjax.backward(loss_fn, reference, x, y)
+    for p, q in zip(model.parameters(), reference.parameters(), strict=True):
+        assert (p.grad is None) == (q.grad is None)
+        if p.grad is not None:
+            np.testing.assert_allclose(to_numpy(p.grad), to_numpy(q.grad), atol=1e-6)
+
+    @torchjax.compile
+    def accumulate(model, x, y):  # reads the incoming grads: they stay inputs
+        traces.append(1)
+        return torchjax.backward(loss_fn, model, x, y)
+
+    before = to_numpy(model.inp.weight.grad).copy()
+    accumulate(model, x, y)
+    np.testing.assert_allclose(to_numpy(model.inp.weight.grad), 2 * before, rtol=1e-5, atol=1e-6)

@@ -11,6 +11,9 @@ can import it: the structure epoch and the set of modules a running trace may to
 - ``buffer_writes``, while a transform runs, records ``(buffers dict, name, old value)`` for
   every buffer rebound, so one of a module the transform did not collect (reached through a
   closure) can be restored instead of keeping a tracer.
+- ``grad_access``, while ``compile`` traces a step, maps each Parameter id to whether its
+  ``grad`` was first read or written, so grads the step overwrites before reading
+  (``zero_grad()`` first) are dropped from the program's inputs.
 - ``forward_mode`` counts the forward-mode transforms running (jvp, jacfwd): backward hooks are
   custom_vjp rules, which forward mode cannot differentiate, and they have nothing to do there.
 """
@@ -21,6 +24,7 @@ epoch = 0
 traced_modules: set[int] | None = None
 buffer_writes: list | None = None
 forward_mode = 0
+grad_access: dict[int, str] | None = None
 
 
 def bump() -> None:

@@ -47,6 +47,7 @@ class _Program:
                  static: tuple, donate: bool) -> None:
         self.layout = layout
         self.out_order = None  # the output's dict key orders, recorded while tracing
+        self.dead_grads: list[int] = []  # params whose grad the step writes before reading it
 
         def pure(state, hparams, dynamic):
             snapshots = [_StateSnapshot(obj) for obj in stateful if isinstance(obj, Module)]
@@ -57,7 +58,12 @@ class _Program:
                     for kind in kinds:
                         leaves.append(next(objs) if kind == _STATEFUL else next(dyn) if kind == _DYNAMIC else next(stat))
                     args, kwargs = jax.tree_util.tree_unflatten(treedef, leaves)
-                    out = fn(*args, **kwargs)
+                    outer, _tracking.grad_access = _tracking.grad_access, {}
+                    try:
+                        out = fn(*args, **kwargs)
+                    finally:
+                        access, _tracking.grad_access = _tracking.grad_access, outer
+                    self.dead_grads = [i for i, p in enumerate(layout.params) if access.get(id(p)) == "write"]
                     if _state.StateLayout(layout.roots).slot_structure() != structure:
                         raise RuntimeError(
                             "torchjax.compile: the compiled function changed which parameters, buffers or submodules "
@@ -77,6 +83,13 @@ class _Program:
     def __call__(self, dynamic: list) -> Any:
         layout = self.layout
         state, hparams = layout.read(), layout.read_hparams()
+        if self.dead_grads:
+            # Grads the step overwrites before reading are not inputs: pass None (one program
+            # whether they were None or not) and release the old arrays before the step runs.
+            grads = state[1]
+            for i in self.dead_grads:
+                grads[i] = None
+                layout.params[i]._grad = None
         try:
             out, new_state = self.jitted(state, hparams, dynamic)
         except RuntimeError as e:

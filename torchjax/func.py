@@ -152,7 +152,7 @@ def _reparametrized(module: Module, values: dict, *, tie_weights: bool, strict: 
 
 def _box(value: Any, requires_grad: bool) -> Parameter:
     param = object.__new__(Parameter)  # any leaf (a tracer), no checks: a temporary stand-in
-    param.data, param._requires_grad, param.grad = value, requires_grad, None
+    param.data, param._requires_grad, param._grad = value, requires_grad, None
     return param
 
 

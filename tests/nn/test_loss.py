@@ -1,13 +1,18 @@
-"""cross_entropy / nll_loss (functional and modules) and the softmax activations against torch."""
+"""Every loss of torch.nn (functional and module) against torch: values and gradients for every
+reduction, under compile and vmap, extreme values, torch's kinks, warnings and exception types; CTC and
+AdaptiveLogSoftmaxWithLoss; the softmax activations."""
 
 from __future__ import annotations
+
+import warnings
+from types import SimpleNamespace
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
-from parity import raises_same, to_numpy
+from parity import assert_close, load_torch_state, raises_same, to_numpy
 
 import torchjax
 import torchjax.nn as tnn
@@ -132,3 +137,605 @@ class _no_warning:
 
     def __exit__(self, *exc):
         return False
+
+
+# --------------------------------------------------------------------------- every loss against torch
+#
+# A case is (id, inputs, call, differentiable input indices, reductions, vmap in_axes or None).
+# ``call(lib, args, reduction)`` runs the loss with ``lib`` = torch.nn.functional or ours; ``args`` are
+# the inputs as that library's arrays. Gradients are compared for the inputs torch differentiates.
+
+LIBS = {"torch": (torch.nn.functional, torch.nn, torch.tensor), "torchjax": (F, tnn, jnp.asarray)}
+N, C = 4, 5
+
+
+def _normal(*shape, scale=1.0):
+    return (RNG.standard_normal(shape) * scale).astype(np.float32)
+
+
+def _uniform(*shape, low=0.0, high=1.0):
+    return RNG.uniform(low, high, shape).astype(np.float32)
+
+
+def _signs(*shape):
+    return np.where(RNG.random(shape) < 0.5, -1.0, 1.0).astype(np.float32)
+
+
+def _softmax(x, axis=-1):
+    e = np.exp(x - x.max(axis, keepdims=True))
+    return (e / e.sum(axis, keepdims=True)).astype(np.float32)
+
+
+def _multilabel_targets():
+    t = np.full((N, C), -1, np.int64)
+    for row, count in enumerate([2, 0, 5, 3]):
+        t[row, :count] = RNG.permutation(C)[:count]
+    t[3, 3] = 4  # an entry after the first -1 is ignored
+    t[3, 2] = -1
+    return t
+
+
+def _cosine_distance(lib):
+    cos = torch.nn.functional.cosine_similarity if lib is torch.nn.functional else F.cosine_similarity
+    return lambda a, b: 1.0 - cos(a, b)
+
+
+ALL = ("none", "mean", "sum")
+CASES = [
+    ("l1", [_normal(N, C), _normal(N, C)], lambda L, a, r: L.l1_loss(*a, reduction=r), (0, 1), ALL, (0, 0)),
+    ("l1_weight", [_normal(N, C), _normal(N, C), _uniform(N, C, low=0.5)],
+     lambda L, a, r: L.l1_loss(a[0], a[1], reduction=r, weight=a[2]), (0, 1), ALL, None),
+    ("mse", [_normal(N, C), _normal(N, C)], lambda L, a, r: L.mse_loss(*a, reduction=r), (0, 1), ALL, (0, 0)),
+    ("mse_weight", [_normal(N, C), _normal(N, C), _uniform(N, C, low=0.5)],
+     lambda L, a, r: L.mse_loss(a[0], a[1], reduction=r, weight=a[2]), (0, 1), ALL, None),
+    ("smooth_l1", [_normal(N, C, scale=2), _normal(N, C)],
+     lambda L, a, r: L.smooth_l1_loss(*a, reduction=r, beta=0.7), (0, 1), ALL, (0, 0)),
+    ("smooth_l1_beta0", [_normal(N, C), _normal(N, C)],
+     lambda L, a, r: L.smooth_l1_loss(*a, reduction=r, beta=0.0), (0, 1), ALL, None),
+    ("huber", [_normal(N, C, scale=2), _normal(N, C)],
+     lambda L, a, r: L.huber_loss(*a, reduction=r, delta=0.6), (0, 1), ALL, (0, 0)),
+    ("huber_weight", [_normal(N, C, scale=2), _normal(N, C), _uniform(N, C, low=0.5)],
+     lambda L, a, r: L.huber_loss(a[0], a[1], reduction=r, delta=1.5, weight=a[2]), (0, 1), ALL, None),
+    ("bce", [_uniform(N, C, low=0.02, high=0.98), _uniform(N, C), _uniform(C, low=0.5)],
+     lambda L, a, r: L.binary_cross_entropy(a[0], a[1], weight=a[2], reduction=r), (0, 1), ALL, (0, 0, None)),
+    ("bce_logits", [_normal(N, C, scale=3), _uniform(N, C), _uniform(C, low=0.5), _uniform(C, low=0.5, high=3)],
+     lambda L, a, r: L.binary_cross_entropy_with_logits(a[0], a[1], weight=a[2], pos_weight=a[3], reduction=r),
+     (0, 1), ALL, (0, 0, None, None)),
+    ("bce_logits_plain", [_normal(2, 3, C), _uniform(2, 3, C)],
+     lambda L, a, r: L.binary_cross_entropy_with_logits(*a, reduction=r), (0, 1), ALL, None),
+    ("bce_logits_pos_weight_grid", [_normal(2, 3, C), _uniform(2, 3, C), _uniform(3, 1, low=0.5, high=3)],
+     lambda L, a, r: L.binary_cross_entropy_with_logits(a[0], a[1], pos_weight=a[2], reduction=r), (0, 1), ALL, None),
+    ("soft_margin", [_normal(N, C), _signs(N, C)], lambda L, a, r: L.soft_margin_loss(*a, reduction=r), (0,), ALL,
+     (0, 0)),
+    ("multilabel_soft_margin", [_normal(N, C), (RNG.random((N, C)) < 0.5).astype(np.float32), _uniform(C, low=0.5)],
+     lambda L, a, r: L.multilabel_soft_margin_loss(a[0], a[1], weight=a[2], reduction=r), (0, 1), ALL,
+     (0, 0, None)),
+    ("kl_div", [np.log(_softmax(_normal(N, C))), _softmax(_normal(N, C))],
+     lambda L, a, r: L.kl_div(*a, reduction=r), (0, 1), ("none", "batchmean", "sum"), (0, 0)),
+    ("kl_div_log_target", [np.log(_softmax(_normal(N, C))), np.log(_softmax(_normal(N, C)))],
+     lambda L, a, r: L.kl_div(*a, reduction=r, log_target=True), (0, 1), ("none", "batchmean", "sum"), None),
+    ("poisson", [_normal(N, C), RNG.poisson(2.0, (N, C)).astype(np.float32)],
+     lambda L, a, r: L.poisson_nll_loss(*a, reduction=r), (0, 1), ALL, (0, 0)),
+    ("poisson_full", [_uniform(N, C, low=0.1, high=3), _uniform(N, C, low=0.5, high=6)],
+     lambda L, a, r: L.poisson_nll_loss(*a, log_input=False, full=True, eps=1e-6, reduction=r), (0, 1), ALL, None),
+    ("gaussian", [_normal(N, C), _normal(N, C), _uniform(N, C, low=0.1, high=2)],
+     lambda L, a, r: L.gaussian_nll_loss(*a, reduction=r), (0, 1, 2), ALL, (0, 0, 0)),
+    ("gaussian_homoscedastic", [_normal(N, C), _normal(N, C), _uniform(N, 1, low=0.1, high=2)],
+     lambda L, a, r: L.gaussian_nll_loss(*a, full=True, reduction=r), (0, 1, 2), ALL, (0, 0, 0)),
+    ("gaussian_var_without_last_dim", [_normal(N, C), _normal(N, C), _uniform(N, low=0.1, high=2)],
+     lambda L, a, r: L.gaussian_nll_loss(*a, eps=0.3, reduction=r), (0, 1, 2), ALL, None),
+    ("gaussian_float_var", [_normal(N, C), _normal(C)],
+     lambda L, a, r: L.gaussian_nll_loss(a[0], a[1], 0.5, reduction=r), (0, 1), ALL, None),
+    ("hinge_embedding", [_normal(N, C), _signs(N, C)],
+     lambda L, a, r: L.hinge_embedding_loss(*a, margin=0.5, reduction=r), (0,), ALL, (0, 0)),
+    ("cosine_embedding", [_normal(N, 6), _normal(N, 6), _signs(N)],
+     lambda L, a, r: L.cosine_embedding_loss(*a, margin=-0.2, reduction=r), (0, 1), ALL, (0, 0, 0)),
+    ("margin_ranking", [_normal(6), _normal(6), _signs(6)],
+     lambda L, a, r: L.margin_ranking_loss(*a, margin=0.3, reduction=r), (0, 1, 2), ALL, (0, 0, 0)),
+    ("multi_margin", [_normal(N, C), RNG.integers(0, C, N)],
+     lambda L, a, r: L.multi_margin_loss(*a, reduction=r), (0,), ALL, (0, 0)),
+    ("multi_margin_p2_weight", [_normal(N, C), RNG.integers(0, C, N), _uniform(C, low=0.5)],
+     lambda L, a, r: L.multi_margin_loss(a[0], a[1], p=2, margin=0.7, weight=a[2], reduction=r), (0,), ALL,
+     (0, 0, None)),
+    ("multilabel_margin", [_normal(N, C), _multilabel_targets()],
+     lambda L, a, r: L.multilabel_margin_loss(*a, reduction=r), (0,), ALL, (0, 0)),
+    ("triplet", [_normal(N, 6), _normal(N, 6), _normal(N, 6)],
+     lambda L, a, r: L.triplet_margin_loss(*a, margin=2.0, reduction=r), (0, 1, 2), ALL, (0, 0, 0)),
+    ("triplet_p1_swap", [_normal(N, 6), _normal(N, 6), _normal(N, 6)],
+     lambda L, a, r: L.triplet_margin_loss(*a, margin=3.0, p=1, swap=True, reduction=r), (0, 1, 2), ALL, None),
+    ("triplet_p3_eps", [_normal(N, 6), _normal(N, 6), _normal(N, 6)],
+     lambda L, a, r: L.triplet_margin_loss(*a, margin=1.5, p=3, eps=0.1, reduction=r), (0, 1, 2), ALL, None),
+    ("triplet_distance", [_normal(N, 6), _normal(N, 6), _normal(N, 6)],
+     lambda L, a, r: L.triplet_margin_with_distance_loss(*a, margin=2.0, reduction=r), (0, 1, 2), ALL, (0, 0, 0)),
+    ("triplet_cosine_distance_swap", [_normal(N, 6), _normal(N, 6), _normal(N, 6)],
+     lambda L, a, r: L.triplet_margin_with_distance_loss(*a, distance_function=_cosine_distance(L), margin=0.8,
+                                                         swap=True, reduction=r), (0, 1, 2), ALL, None),
+    ("nll_kdim", [np.log(_softmax(_normal(3, C, 2, 2), axis=1)), RNG.integers(0, C, (3, 2, 2)), _uniform(C, low=.5)],
+     lambda L, a, r: L.nll_loss(a[0], a[1], weight=a[2], ignore_index=2, reduction=r), (0,), ALL, (0, 0, None)),
+    ("cross_entropy_kdim_probabilities", [_normal(3, C, 2), _softmax(_normal(3, C, 2), axis=1)],
+     lambda L, a, r: L.cross_entropy(*a, label_smoothing=0.2, reduction=r), (0, 1), ALL, (0, 0)),
+]
+CASE_IDS = [case[0] for case in CASES]
+
+
+def _as_lib(arrays, lib, grads=()):
+    convert = LIBS[lib][2]
+    if lib == "torch":
+        return [torch.tensor(a, requires_grad=i in grads) for i, a in enumerate(arrays)]
+    return [convert(a) for a in arrays]
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_loss_values_and_gradients_match_torch(case):
+    name, arrays, call, grads, reductions, _ = case
+    for reduction in reductions:
+        theirs = _as_lib(arrays, "torch", grads)
+        expected = call(torch.nn.functional, theirs, reduction)
+        expected.sum().backward()
+        ours = _as_lib(arrays, "torchjax")
+        assert_close(call(F, ours, reduction), expected)
+
+        def total(*diff, reduction=reduction):
+            args = list(ours)
+            for i, value in zip(grads, diff, strict=True):
+                args[i] = value
+            return call(F, args, reduction).sum()
+
+        got = jax.grad(total, argnums=tuple(range(len(grads))))(*(ours[i] for i in grads))
+        for i, g in zip(grads, got, strict=True):
+            assert_close(g, theirs[i].grad, atol=2e-5, rtol=2e-5)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[5] is not None], ids=[c[0] for c in CASES if c[5]])
+def test_loss_under_vmap_is_per_example(case):
+    """vmap over the batch with reduction='none' gives the batched result (and, for 'sum', its sum)."""
+    name, arrays, call, _, _, in_axes = case
+    ours = _as_lib(arrays, "torchjax")
+    batched = call(F, ours, "none")
+    mapped = jax.vmap(lambda *a: call(F, list(a), "none"), in_axes=in_axes)(*ours)
+    assert_close(mapped, batched)
+    per_example_sum = jax.vmap(lambda *a: call(F, list(a), "sum"), in_axes=in_axes)(*ours)
+    assert_close(per_example_sum.sum(), call(F, ours, "sum"), atol=1e-4)
+
+
+# Each module: (class name, constructor kwargs with arrays as numpy, forward inputs).
+MODULES = [
+    ("L1Loss", {}, [_normal(N, C), _normal(N, C)]),
+    ("MSELoss", {"reduction": "sum"}, [_normal(N, C), _normal(N, C)]),
+    ("SmoothL1Loss", {"beta": 0.5}, [_normal(N, C), _normal(N, C)]),
+    ("HuberLoss", {"delta": 0.5, "reduction": "none"}, [_normal(N, C), _normal(N, C)]),
+    ("NLLLoss", {"weight": _uniform(C, low=0.5), "ignore_index": 1},
+     [np.log(_softmax(_normal(N, C))), RNG.integers(0, C, N)]),
+    ("CrossEntropyLoss", {"weight": _uniform(C, low=0.5), "label_smoothing": 0.1},
+     [_normal(N, C), RNG.integers(0, C, N)]),
+    ("BCELoss", {"weight": _uniform(C, low=0.5)}, [_uniform(N, C, low=0.05, high=0.95), _uniform(N, C)]),
+    ("BCEWithLogitsLoss", {"pos_weight": _uniform(C, low=0.5, high=2)}, [_normal(N, C), _uniform(N, C)]),
+    ("SoftMarginLoss", {}, [_normal(N, C), _signs(N, C)]),
+    ("MultiLabelSoftMarginLoss", {"weight": _uniform(C, low=0.5)}, [_normal(N, C), _uniform(N, C)]),
+    ("MultiLabelMarginLoss", {}, [_normal(N, C), _multilabel_targets()]),
+    ("MultiMarginLoss", {"p": 2, "margin": 0.5, "weight": _uniform(C, low=0.5)},
+     [_normal(N, C), RNG.integers(0, C, N)]),
+    ("HingeEmbeddingLoss", {"margin": 2.0}, [_normal(N, C), _signs(N, C)]),
+    ("CosineEmbeddingLoss", {"margin": 0.1}, [_normal(N, 6), _normal(N, 6), _signs(N)]),
+    ("MarginRankingLoss", {"margin": 0.5}, [_normal(6), _normal(6), _signs(6)]),
+    ("TripletMarginLoss", {"margin": 2.0, "swap": True}, [_normal(N, 6), _normal(N, 6), _normal(N, 6)]),
+    ("TripletMarginWithDistanceLoss", {"margin": 2.0}, [_normal(N, 6), _normal(N, 6), _normal(N, 6)]),
+    ("KLDivLoss", {"reduction": "batchmean", "log_target": True},
+     [np.log(_softmax(_normal(N, C))), np.log(_softmax(_normal(N, C)))]),
+    ("PoissonNLLLoss", {"log_input": False, "full": True}, [_uniform(N, C, low=0.1, high=4), _uniform(N, C, high=5)]),
+    ("GaussianNLLLoss", {"full": True, "eps": 0.01}, [_normal(N, C), _normal(N, C), _uniform(N, 1, high=2)]),
+]
+
+
+def _module_pair(name, kwargs):
+    theirs = getattr(torch.nn, name)(**{k: torch.tensor(v) if isinstance(v, np.ndarray) else v
+                                        for k, v in kwargs.items()})
+    ours = getattr(tnn, name)(**{k: jnp.asarray(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()})
+    return theirs, ours
+
+
+@pytest.mark.parametrize("name,kwargs,inputs", MODULES, ids=[m[0] for m in MODULES])
+def test_loss_modules_match_torch_eager_and_compiled(name, kwargs, inputs):
+    theirs, ours = _module_pair(name, kwargs)
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert getattr(type(ours), "__constants__", None) == getattr(type(theirs), "__constants__", None)
+    expected = theirs(*(torch.tensor(a) for a in inputs))
+    args = [jnp.asarray(a) for a in inputs]
+    assert_close(ours(*args), expected)
+    compiled = torchjax.compile(lambda module, *a: module(*a))
+    assert_close(compiled(ours, *args), expected)
+
+
+def _public_signature(obj):
+    import inspect
+
+    target = obj.__init__ if isinstance(obj, type) else obj
+    return [(p.name, p.kind, p.default) for p in inspect.signature(target).parameters.values()]
+
+
+LOSS_FUNCTIONS = ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+                  "binary_cross_entropy_with_logits", "kl_div", "poisson_nll_loss", "gaussian_nll_loss",
+                  "hinge_embedding_loss", "multilabel_margin_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
+                  "cosine_embedding_loss", "multi_margin_loss", "margin_ranking_loss", "triplet_margin_loss",
+                  "triplet_margin_with_distance_loss", "ctc_loss", "nll_loss", "cross_entropy"]
+LOSS_MODULES = [name for name in torch.nn.modules.loss.__all__ if name != "LinearCrossEntropyLoss"]
+
+
+def test_every_loss_exists_with_torchs_signature():
+    for name in LOSS_FUNCTIONS:
+        assert _public_signature(getattr(F, name)) == _public_signature(getattr(torch.nn.functional, name)), name
+    for name in LOSS_MODULES + ["AdaptiveLogSoftmaxWithLoss"]:
+        assert _public_signature(getattr(tnn, name)) == _public_signature(getattr(torch.nn, name)), name
+        assert name in tnn.__all__
+
+
+def test_legacy_size_average_and_reduce_map_as_torch():
+    x, y = _normal(N, C), _normal(N, C)
+    for size_average, reduce in [(False, None), (None, False), (True, True), (False, True), (True, False)]:
+        with pytest.warns(UserWarning, match="size_average and reduce args will be deprecated"):
+            ours = F.mse_loss(jnp.asarray(x), jnp.asarray(y), size_average=size_average, reduce=reduce)
+        with pytest.warns(UserWarning):
+            expected = torch.nn.functional.mse_loss(torch.tensor(x), torch.tensor(y), size_average, reduce)
+        assert_close(ours, expected)
+        with pytest.warns(UserWarning):
+            module = tnn.HingeEmbeddingLoss(size_average=size_average, reduce=reduce)
+        with pytest.warns(UserWarning):
+            assert module.reduction == torch.nn.HingeEmbeddingLoss(size_average=size_average, reduce=reduce).reduction
+    with pytest.warns(UserWarning, match="elementwise_mean"):
+        assert_close(F.l1_loss(jnp.asarray(x), jnp.asarray(y), reduction="elementwise_mean"), np.abs(x - y).mean())
+    with pytest.warns(UserWarning):  # legacy arguments override reduction='batchmean': no division by the batch
+        ours = F.kl_div(jnp.asarray(x), jnp.asarray(np.abs(y)), size_average=False, reduction="batchmean")
+    with pytest.warns(UserWarning):
+        expected = torch.nn.functional.kl_div(torch.tensor(x), torch.tensor(np.abs(y)), size_average=False,
+                                              reduction="batchmean")
+    assert_close(ours, expected)
+
+
+def test_warnings_where_torch_warns():
+    x = jnp.zeros((3,))
+    for fn in (F.l1_loss, F.mse_loss, F.smooth_l1_loss, F.huber_loss):
+        with pytest.warns(UserWarning, match=r"Using a target size \(\(3, 1\)\) that is different to the input"):
+            assert fn(x, jnp.zeros((3, 1)), reduction="none").shape == (3, 3)
+    with pytest.warns(UserWarning, match="'batchmean' divides only by the batch size"):
+        tnn.KLDivLoss()(jnp.zeros((2, 3)), jnp.ones((2, 3)))
+    with pytest.warns(FutureWarning, match="NLLLoss2d"):
+        legacy = tnn.NLLLoss2d()
+    assert isinstance(legacy, tnn.NLLLoss) and repr(legacy) == "NLLLoss2d()"
+
+
+def _extremes():
+    logits = np.array([-100.0, 100.0, -1e4, 1e4, 0.0, 30.0, -30.0], np.float32)
+    return logits, np.array([1.0, 0.0, 1.0, 0.0, 0.5, 1.0, 0.0], np.float32)
+
+
+def test_extreme_values_are_finite_and_match_torch():
+    logits, labels = _extremes()
+    # BCE at probabilities exactly 0 and 1: torch's -100 log clamp and its gradients (+-1e12, inf for target).
+    probs = np.array([0.0, 1.0, 0.0, 1.0, 0.5, 1e-30, 1 - 1e-7], np.float32)
+    pt, lt = torch.tensor(probs, requires_grad=True), torch.tensor(labels, requires_grad=True)
+    expected = torch.nn.functional.binary_cross_entropy(pt, lt, reduction="none")
+    expected.sum().backward()
+    bce = lambda p, y: F.binary_cross_entropy(p, y, reduction="none")  # noqa: E731
+    assert_close(bce(jnp.asarray(probs), jnp.asarray(labels)), expected)
+    gp, gy = jax.grad(lambda p, y: bce(p, y).sum(), argnums=(0, 1))(jnp.asarray(probs), jnp.asarray(labels))
+    assert_close(gp, pt.grad, rtol=1e-4)
+    assert_close(gy, lt.grad, rtol=1e-4)
+    pos_weight = np.full(7, 2.5, np.float32)
+    for call in [
+        lambda L, x, y: L.binary_cross_entropy_with_logits(x, y, pos_weight=L.__tensor(pos_weight), reduction="none"),
+        lambda L, x, y: L.binary_cross_entropy_with_logits(x, y, reduction="none"),
+        lambda L, x, y: L.multilabel_soft_margin_loss(x[None], y[None], reduction="none"),
+        lambda L, x, y: L.cross_entropy(x[None], y[None] / y.sum(), reduction="none"),
+        lambda L, x, y: L.cross_entropy(x.reshape(1, 7), L.__tensor(np.array([2])), reduction="sum"),
+        lambda L, x, y: L.cross_entropy(x.reshape(1, 7), L.__tensor(np.array([3])), label_smoothing=0.1),
+        lambda L, x, y: L.kl_div(x / 100, y, reduction="sum"),
+        lambda L, x, y: L.poisson_nll_loss(x / 10, y, reduction="none"),
+    ]:
+        torch.nn.functional.__tensor = torch.tensor
+        F.__tensor = jnp.asarray
+        xt = torch.tensor(logits, requires_grad=True)
+        expected = call(torch.nn.functional, xt, torch.tensor(labels))
+        expected.sum().backward()
+        ours = call(F, jnp.asarray(logits), jnp.asarray(labels))
+        grad = jax.grad(lambda x, call=call: call(F, x, jnp.asarray(labels)).sum())(jnp.asarray(logits))
+        assert np.isfinite(to_numpy(ours)).all() and np.isfinite(to_numpy(grad)).all()
+        assert_close(ours, expected)
+        assert_close(grad, xt.grad)
+
+
+def test_soft_margin_is_finite_where_torch_overflows():
+    """torch computes log(1 + exp(-y x)) directly: inf (and NaN gradients) at |x| ~ 100 in float32. Ours is a
+    softplus, equal to torch's float64 result."""
+    logits, _ = _extremes()
+    signs = np.array([1, -1, 1, -1, 1, -1, 1], np.float32)
+    xt = torch.tensor(logits.astype(np.float64), requires_grad=True)
+    expected = torch.nn.functional.soft_margin_loss(xt, torch.tensor(signs.astype(np.float64)), reduction="none")
+    expected.sum().backward()
+    ours = F.soft_margin_loss(jnp.asarray(logits), jnp.asarray(signs), reduction="none")
+    grad = jax.grad(lambda x: F.soft_margin_loss(x, jnp.asarray(signs), reduction="sum"))(jnp.asarray(logits))
+    finite = np.isfinite(to_numpy(expected))
+    assert_close(np.asarray(ours)[finite], to_numpy(expected)[finite].astype(np.float32), rtol=1e-6)
+    assert np.isfinite(np.asarray(ours)).all()
+    assert_close(grad, xt.grad.numpy().astype(np.float32))
+
+
+def test_kinks_take_torchs_gradient():
+    """|x| at 0 (sgn: 0), clamp_min at 0 (passes), and the multi-class margin terms at 0 (blocked)."""
+    def both(call, *arrays):
+        theirs = [torch.tensor(a, requires_grad=a.dtype == np.float32) for a in arrays]
+        call(torch.nn.functional, *theirs).backward()
+        got = jax.grad(lambda x: call(F, x, *(jnp.asarray(a) for a in arrays[1:])))(jnp.asarray(arrays[0]))
+        assert_close(got, theirs[0].grad)
+
+    tie = np.array([1.0, 2.0], np.float32)
+    both(lambda L, x, y: L.l1_loss(x, y), tie, np.array([1.0, 1.0], np.float32))
+    both(lambda L, x, y: L.smooth_l1_loss(x, y, beta=0.0), tie, np.array([1.0, 1.0], np.float32))
+    both(lambda L, x, y: L.hinge_embedding_loss(x, y, reduction="sum"), tie, np.array([-1.0, -1.0], np.float32))
+    both(lambda L, x, y, z: L.margin_ranking_loss(x, y, z), np.array([1.0], np.float32), np.array([1.0], np.float32),
+         np.array([1.0], np.float32))
+    both(lambda L, x, y: L.multi_margin_loss(x, y), np.array([[1.0, 2.0]], np.float32), np.array([1]))
+    both(lambda L, x, y: L.multilabel_margin_loss(x, y), np.array([[1.0, 2.0]], np.float32), np.array([[1, -1]]))
+
+
+def _errors():
+    z, o = np.zeros((3, 4), np.float32), np.ones((3, 4), np.float32)
+    idx = np.array([0, 1, 2])
+    return [
+        lambda L, T: L.F.mse_loss(T(z), T(z), reduction="avg"),
+        lambda L, T: L.F.l1_loss(T(z), T(np.zeros((3, 5), np.float32))),
+        lambda L, T: L.F.mse_loss(T(z), T(z), weight=T(np.ones(4, np.float32))),
+        lambda L, T: L.F.l1_loss(T(z), T(z), weight=T(o), reduction="avg"),
+        lambda L, T: L.F.smooth_l1_loss(T(z), T(z), beta=-1.0),
+        lambda L, T: L.F.huber_loss(T(z), T(z), delta=0.0),
+        lambda L, T: L.nn.HuberLoss(delta="1"),
+        lambda L, T: L.F.binary_cross_entropy(T(z + 1.5), T(z)),
+        lambda L, T: L.F.binary_cross_entropy(T(z), T(z - 0.5)),
+        lambda L, T: L.F.binary_cross_entropy(T(z), T(z[0])),
+        lambda L, T: L.F.binary_cross_entropy(T(z), T(z), weight=T(np.ones(3, np.float32))),
+        lambda L, T: L.F.binary_cross_entropy(T(z), T(z), weight=T(np.ones((2, 3, 4), np.float32))),
+        lambda L, T: L.F.binary_cross_entropy_with_logits(T(z), T(z[:, :2])),
+        lambda L, T: L.F.binary_cross_entropy_with_logits(T(z), T(z), pos_weight=T(np.ones(3, np.float32))),
+        lambda L, T: L.F.binary_cross_entropy_with_logits(T(z), T(z), pos_weight=T(np.ones((2, 3, 4), np.float32))),
+        lambda L, T: L.F.binary_cross_entropy_with_logits(T(z), T(z), weight=T(np.ones(5, np.float32))),
+        lambda L, T: L.F.kl_div(T(z), T(z), reduction="avg"),
+        lambda L, T: L.F.poisson_nll_loss(T(z), T(z), reduction="avg"),
+        lambda L, T: L.F.poisson_nll_loss(T(z), T(z[:, :3])),
+        lambda L, T: L.F.gaussian_nll_loss(T(z), T(z), -1.0),
+        lambda L, T: L.F.gaussian_nll_loss(T(z), T(z), T(o - 2)),
+        lambda L, T: L.F.gaussian_nll_loss(T(z), T(z), 1),
+        lambda L, T: L.F.gaussian_nll_loss(T(z), T(z), T(np.ones(4, np.float32))),
+        lambda L, T: L.F.gaussian_nll_loss(T(z), T(z), T(np.ones((3, 2), np.float32))),
+        lambda L, T: L.F.gaussian_nll_loss(T(z), T(z), T(o), reduction="avg"),
+        lambda L, T: L.F.soft_margin_loss(T(z), T(z[:, :3])),
+        lambda L, T: L.F.soft_margin_loss(T(z), T(z), reduction="avg"),
+        lambda L, T: L.F.multilabel_soft_margin_loss(T(z), T(z), reduction="avg"),
+        lambda L, T: L.F.hinge_embedding_loss(T(z), T(z[:, :3])),
+        lambda L, T: L.F.multilabel_margin_loss(T(z), T(np.array([[0, 4, -1, 0]] * 3))),
+        lambda L, T: L.F.multilabel_margin_loss(T(z), T(np.array([[0, -2, -1, 0]] * 3))),
+        lambda L, T: L.F.multilabel_margin_loss(T(z), T(np.array([[0, 1, -1]] * 3))),
+        lambda L, T: L.F.multilabel_margin_loss(T(z), T(z)),
+        lambda L, T: L.F.multilabel_margin_loss(T(z[None]), T(np.zeros((1, 3, 4), np.int64))),
+        lambda L, T: L.F.multi_margin_loss(T(z), T(np.array([0, 4, 1]))),
+        lambda L, T: L.F.multi_margin_loss(T(z), T(np.array([0, -1, 1]))),
+        lambda L, T: L.F.multi_margin_loss(T(z), T(idx[:2])),
+        lambda L, T: L.F.multi_margin_loss(T(z), T(idx[None])),
+        lambda L, T: L.F.multi_margin_loss(T(z), T(idx), p=3),
+        lambda L, T: L.F.multi_margin_loss(T(z), T(idx), weight=T(o[:1])),
+        lambda L, T: L.F.multi_margin_loss(T(z), T(idx), weight=T(o[0, :3])),
+        lambda L, T: L.F.multi_margin_loss(T(z), T(idx.astype(np.float32))),
+        lambda L, T: L.nn.MultiMarginLoss(weight=T(o)),
+        lambda L, T: L.nn.MultiMarginLoss(p=0),
+        lambda L, T: L.F.cosine_embedding_loss(T(z), T(z), T(o[:1, :3])),
+        lambda L, T: L.F.cosine_embedding_loss(T(z[0]), T(z[0]), T(o[0, :1])),
+        lambda L, T: L.F.cosine_embedding_loss(T(z), T(z[0]), T(o[:, 0])),
+        lambda L, T: L.F.cosine_embedding_loss(T(z), T(z), T(o[:2, 0])),
+        lambda L, T: L.F.cosine_embedding_loss(T(z), T(z[:, :3]), T(o[:, 0])),
+        lambda L, T: L.F.margin_ranking_loss(T(z), T(z), T(o[:, 0])),
+        lambda L, T: L.F.margin_ranking_loss(T(z[:, 0]), T(z[:2, 0]), T(o[:, 0])),
+        lambda L, T: L.F.triplet_margin_loss(T(z), T(z), T(z[0])),
+        lambda L, T: L.F.triplet_margin_loss(T(z), T(z), T(z), margin=0),
+        lambda L, T: L.F.triplet_margin_loss(T(z), T(z), T(z[:, :3])),
+        lambda L, T: L.nn.TripletMarginLoss(margin=-1.0),
+        lambda L, T: L.F.triplet_margin_with_distance_loss(T(z), T(z), T(z), margin=0),
+        lambda L, T: L.F.triplet_margin_with_distance_loss(T(z), T(z[0]), T(z)),
+        lambda L, T: L.F.triplet_margin_with_distance_loss(T(z), T(z), T(z), reduction="x"),
+        lambda L, T: L.nn.TripletMarginWithDistanceLoss(margin=0.0),
+        lambda L, T: L.F.nll_loss(T(z), T(idx), weight=T(o[0, :3])),
+        lambda L, T: L.F.cross_entropy(T(z), T(idx), weight=T(np.ones(5, np.float32))),
+        lambda L, T: L.F.cross_entropy(T(z), T(z), ignore_index=1),
+        lambda L, T: L.F.cross_entropy(T(np.zeros((2, 3, 4), np.float32)), T(np.array([[0, 1, 2, 0]]))),
+        lambda L, T: L.F.cross_entropy(T(np.zeros((2, 3, 4), np.float32)), T(np.array([0, 1]))),
+        lambda L, T: L.F.cross_entropy(T(np.zeros((2, 3), np.float32)), T(np.zeros((2, 4), np.float32))),
+        lambda L, T: L.nn.NLLLoss(reduction="avg")(T(z), T(idx)),
+        lambda L, T: L.nn.KLDivLoss(reduction="avg")(T(z), T(z)),
+    ]
+
+
+@pytest.mark.parametrize("build", _errors())
+def test_invalid_inputs_raise_torchs_exception_types(build):
+    torch_lib = SimpleNamespace(F=torch.nn.functional, nn=torch.nn)
+    our_lib = SimpleNamespace(F=F, nn=tnn)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raises_same(lambda: build(torch_lib, torch.tensor), lambda: build(our_lib, jnp.asarray))
+
+
+def test_value_checks_are_skipped_under_tracing():
+    """Out-of-range values cannot raise inside jit; shape checks still do."""
+    bad_probability = jnp.asarray([1.5, 0.5])
+    jax.jit(lambda p: F.binary_cross_entropy(p, jnp.ones(2)))(bad_probability)
+    jax.jit(lambda t: F.multi_margin_loss(jnp.zeros((2, 3)), t))(jnp.asarray([0, 5]))
+    jax.jit(lambda t: F.multilabel_margin_loss(jnp.zeros((2, 3)), t))(jnp.asarray([[0, 5, -1], [1, -1, 0]]))
+    jax.jit(lambda v: F.gaussian_nll_loss(jnp.zeros(2), jnp.zeros(2), v))(jnp.asarray([-1.0, 1.0]))
+    with pytest.raises(RuntimeError):
+        jax.jit(lambda t: F.multi_margin_loss(jnp.zeros((2, 3)), t))(jnp.asarray([0, 1, 2]))
+
+
+# --------------------------------------------------------------------------- CTC
+
+T_STEPS, CTC_N, CTC_C = 8, 3, 5
+
+
+def _ctc_case(seed=0, lengths=(8, 6, 3), target_lengths=(3, 2, 1), width=3, scale=1.0):
+    rng = np.random.default_rng(seed)
+    logits = rng.standard_normal((T_STEPS, CTC_N, CTC_C)) * scale
+    log_probs = (logits - np.log(np.exp(logits).sum(-1, keepdims=True))).astype(np.float32)
+    targets = rng.integers(1, CTC_C, (CTC_N, width))
+    return log_probs, targets, np.array(lengths), np.array(target_lengths)
+
+
+def _torch_ctc(log_probs, targets, il, tl, **kwargs):
+    lp = torch.tensor(log_probs, requires_grad=True)
+    out = torch.nn.functional.ctc_loss(lp, torch.tensor(targets), torch.tensor(il), torch.tensor(tl), **kwargs)
+    out.sum().backward()
+    return out, lp.grad
+
+
+def _our_ctc(log_probs, targets, il, tl, **kwargs):
+    def loss(lp):
+        return F.ctc_loss(lp, jnp.asarray(targets), jnp.asarray(il), jnp.asarray(tl), **kwargs)
+
+    return loss(jnp.asarray(log_probs)), jax.grad(lambda lp: loss(lp).sum())(jnp.asarray(log_probs))
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"reduction": "none"}, {"reduction": "mean"}, {"reduction": "sum", "blank": 2},
+    {"reduction": "mean", "repeats": True}, {"reduction": "none", "peaked": True},
+])
+def test_ctc_values_and_gradients_match_torch(kwargs):
+    kwargs = dict(kwargs)
+    log_probs, targets, il, tl = _ctc_case(scale=30.0 if kwargs.pop("peaked", False) else 1.0)
+    if kwargs.pop("repeats", False):  # repeated labels need a blank between them: the skip transition is off
+        targets[0] = [1, 1, 1]
+        il[0] = 6
+    blank = kwargs.get("blank", 0)
+    targets = np.where(targets == blank, blank + 1, targets)
+    expected, expected_grad = _torch_ctc(log_probs, targets, il, tl, **kwargs)
+    ours, grad = _our_ctc(log_probs, targets, il, tl, **kwargs)
+    assert_close(ours, expected, rtol=1e-4, atol=1e-4)
+    assert_close(grad, expected_grad, rtol=1e-4, atol=1e-5)
+
+
+def test_ctc_target_formats_and_length_types_agree():
+    log_probs, targets, il, tl = _ctc_case()
+    expected, expected_grad = _torch_ctc(log_probs, targets, il, tl, reduction="sum")
+    concatenated = np.concatenate([targets[n, :k] for n, k in enumerate(tl)])
+    lp = jnp.asarray(log_probs)
+    padded_tuple = F.ctc_loss(lp, jnp.asarray(targets), tuple(int(v) for v in il), tuple(int(v) for v in tl),
+                              reduction="sum")
+    concat = F.ctc_loss(lp, jnp.asarray(concatenated), jnp.asarray(il), jnp.asarray(tl), reduction="sum")
+    assert_close(padded_tuple, expected, rtol=1e-5)
+    assert_close(concat, expected, rtol=1e-5)
+    # Traced lengths: the concatenated targets are padded to their total length (static).
+    compiled = torchjax.compile(lambda module, lp, t, i, k: module(lp, t, i, k))
+    module = tnn.CTCLoss(reduction="sum")
+    assert_close(compiled(module, lp, jnp.asarray(concatenated), jnp.asarray(il), jnp.asarray(tl)), expected, rtol=1e-5)
+    assert_close(compiled(module, lp, jnp.asarray(targets), tuple(int(v) for v in il), tuple(int(v) for v in tl)),
+                 expected, rtol=1e-5)
+    grad = jax.jit(jax.grad(lambda lp, i, k: F.ctc_loss(lp, jnp.asarray(concatenated), i, k, reduction="sum")))(
+        lp, jnp.asarray(il), jnp.asarray(tl))
+    assert_close(grad, expected_grad, rtol=1e-4, atol=1e-5)
+    # Unbatched (T, C) and vmap over the batch axis of log_probs.
+    unbatched = F.ctc_loss(lp[:, 1], jnp.asarray(targets[1]), jnp.asarray(il[1]), jnp.asarray(tl[1]), reduction="none")
+    per_example = jax.vmap(lambda lp, t, i, k: F.ctc_loss(lp, t, i, k, reduction="none"), in_axes=(1, 0, 0, 0))(
+        lp, jnp.asarray(targets), jnp.asarray(il), jnp.asarray(tl))
+    none = F.ctc_loss(lp, jnp.asarray(targets), jnp.asarray(il), jnp.asarray(tl), reduction="none")
+    assert unbatched.shape == ()
+    assert_close(unbatched, none[1], rtol=1e-5)
+    assert_close(per_example, none, rtol=1e-5)
+
+
+@pytest.mark.parametrize("zero_infinity", [False, True])
+def test_ctc_impossible_alignments_and_empty_inputs(zero_infinity):
+    # sample 0 needs 4 frames for "1 1" + blank... given 1 frame; sample 1 has no frame and no target;
+    # sample 2 has no frame but a target.
+    log_probs, targets, _, _ = _ctc_case()
+    il, tl = np.array([1, 0, 0]), np.array([2, 0, 1])
+    targets[0, :2] = 1
+    expected, expected_grad = _torch_ctc(log_probs, targets, il, tl, reduction="none", zero_infinity=zero_infinity)
+    ours, grad = _our_ctc(log_probs, targets, il, tl, reduction="none", zero_infinity=zero_infinity)
+    assert_close(ours, expected)
+    assert_close(grad, expected_grad)  # NaN where torch gives NaN (an infinite loss), else equal
+    assert np.isnan(to_numpy(grad)).any() != zero_infinity
+
+
+def test_ctc_errors_match_torch():
+    log_probs, targets, il, tl = _ctc_case()
+    cases = [
+        lambda L, T: L.ctc_loss(T(log_probs), T(targets), T(il), T(tl), blank=5),
+        lambda L, T: L.ctc_loss(T(log_probs), T(targets), T(il), T(tl), blank=-1),
+        lambda L, T: L.ctc_loss(T(log_probs), T(targets), T(np.array([9, 6, 3])), T(tl)),
+        lambda L, T: L.ctc_loss(T(log_probs), T(targets), T(il[:2]), T(tl)),
+        lambda L, T: L.ctc_loss(T(log_probs), T(targets), T(il), T(tl[:2])),
+        lambda L, T: L.ctc_loss(T(log_probs), T(targets), T(il), T(np.array([4, 2, 1]))),
+        lambda L, T: L.ctc_loss(T(log_probs), T(targets), T(il), T(np.array([-1, 2, 1]))),
+        lambda L, T: L.ctc_loss(T(log_probs), T(targets), T(np.array([-1, 6, 3])), T(tl)),
+        lambda L, T: L.ctc_loss(T(log_probs), T(targets.reshape(-1)[:5]), T(il), T(tl)),
+        lambda L, T: L.ctc_loss(T(log_probs), T(targets), T(il.astype(np.float32)), T(tl)),
+        lambda L, T: L.ctc_loss(T(log_probs), T(targets[None]), T(il), T(tl)),
+        lambda L, T: L.ctc_loss(T(log_probs), T(targets[:2]), T(il), T(tl)),
+        lambda L, T: L.ctc_loss(T(log_probs[None]), T(targets), T(il), T(tl)),
+        lambda L, T: L.ctc_loss(T(log_probs[:0]), T(targets), T(il * 0), T(tl)),
+        lambda L, T: L.ctc_loss(T(log_probs), T(targets), T(il), T(tl), reduction="avg"),
+        lambda L, T: L.ctc_loss(T(log_probs), T(targets), T(il), list(tl)),
+        lambda L, T: L.ctc_loss(T(log_probs[:, 0]), T(targets[0]), 8, 3),
+    ]
+    for build in cases:
+        raises_same(lambda b=build: b(torch.nn.functional, torch.tensor), lambda b=build: b(F, jnp.asarray))
+
+
+# --------------------------------------------------------------------------- AdaptiveLogSoftmaxWithLoss
+
+
+def _adaptive_pair(**kwargs):
+    torch.manual_seed(0)
+    theirs = torch.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3, 6], **kwargs)
+    ours = tnn.AdaptiveLogSoftmaxWithLoss(8, 10, [3, 6], **kwargs)
+    load_torch_state(ours, theirs)
+    return theirs, ours
+
+
+@pytest.mark.parametrize("head_bias", [False, True])
+def test_adaptive_log_softmax_matches_torch(head_bias):
+    theirs, ours = _adaptive_pair(div_value=2.0, head_bias=head_bias)
+    assert repr(ours) == repr(theirs)
+    assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == \
+        [(k, tuple(v.shape)) for k, v in theirs.state_dict().items()]
+    x = _normal(6, 8)
+    target = np.array([0, 4, 9, 2, 7, 5])
+    xt = torch.tensor(x, requires_grad=True)
+    expected = theirs(xt, torch.tensor(target))
+    expected.loss.backward()
+    out = ours(jnp.asarray(x), jnp.asarray(target))
+    assert out._fields == ("output", "loss")
+    assert_close(out.output, expected.output)
+    assert_close(out.loss, expected.loss)
+    grads = torchjax.func.grad(lambda m, x: m(x, jnp.asarray(target)).loss)(ours, jnp.asarray(x))
+    for name, p in theirs.named_parameters():
+        assert_close(grads[name], p.grad)
+    grad_x = jax.grad(lambda x: ours(x, jnp.asarray(target)).loss)(jnp.asarray(x))
+    assert_close(grad_x, xt.grad)
+    assert_close(ours.log_prob(jnp.asarray(x)), theirs.log_prob(torch.tensor(x)))
+    np.testing.assert_array_equal(np.asarray(ours.predict(jnp.asarray(x))), to_numpy(theirs.predict(torch.tensor(x))))
+    compiled = torchjax.compile(lambda m, x, t: m(x, t))
+    assert_close(compiled(ours, jnp.asarray(x), jnp.asarray(target)).loss, expected.loss)
+    single = ours(jnp.asarray(x[1]), jnp.asarray(target[1]))
+    assert single.output.shape == ()
+    assert_close(single.output, expected.output[1])
+
+
+def test_adaptive_log_softmax_errors_match_torch():
+    theirs, ours = _adaptive_pair()
+    x = _normal(3, 8)
+    for build in [
+        lambda m, T: m(T(x), T(np.array([0, 1, 10]))),
+        lambda m, T: m(T(x), T(np.array([0, 1]))),
+        lambda m, T: m(T(x), T(np.array([[0, 1, 2]]))),
+        lambda m, T: m(T(x[0]), T(np.array([0]))),
+        lambda m, T: m(T(x), T(np.array(0))),
+    ]:
+        raises_same(lambda b=build: b(theirs, torch.tensor), lambda b=build: b(ours, jnp.asarray))
+    for cutoffs in ([], [3, 3], [5, 2], [0, 4], [4, 10], [2.5]):
+        raises_same(lambda c=cutoffs: torch.nn.AdaptiveLogSoftmaxWithLoss(8, 10, c),
+                    lambda c=cutoffs: tnn.AdaptiveLogSoftmaxWithLoss(8, 10, c))

@@ -1,7 +1,7 @@
 """torchjax.optim.lr_scheduler against torch.optim.lr_scheduler as the oracle.
 
 Every scenario is written once as ``build(lib, optimizer)`` and run on a torch optimizer with torch's
-scheduler and on a stand-in optimizer with ours, started from the same param groups; the learning
+scheduler and on torchjax's optimizer of the same kind with ours, started from the same param groups; the learning
 rates, cycled momenta and state_dicts must agree after every step.
 """
 
@@ -14,11 +14,14 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
 from torch.optim import lr_scheduler as torch_lib
 
+import torchjax.nn as tnn
+import torchjax.optim as our_optim
 from torchjax.optim import lr_scheduler as our_lib
 
 STEPS = 35
@@ -26,30 +29,24 @@ RTOL = 1e-12
 SEEDS = range(3)
 
 
-class FakeOptimizer:
-    """Stand-in for a torchjax optimizer (param_groups, defaults, step), copying a torch optimizer's groups."""
-
-    def __init__(self, torch_optimizer: torch.optim.Optimizer) -> None:
-        self.defaults = dict(torch_optimizer.defaults)
-        self.param_groups = [{**group, "params": [np.zeros(2)]} for group in torch_optimizer.param_groups]
-
-    def step(self, closure=None) -> None:
-        return None
-
-    def add_param_group(self, group: dict) -> None:
-        self.param_groups.append({**self.defaults, **group, "params": [np.zeros(1)]})
+def new_parameter(lib, size: int = 2):
+    """A zero parameter of the library whose optimizer (``torch.optim`` or ``torchjax.optim``) is ``lib``."""
+    return torch.nn.Parameter(torch.zeros(size)) if lib is torch.optim else tnn.Parameter(jnp.zeros(size))
 
 
 def make_optimizers(kind: str = "sgd", lrs: tuple[float, ...] = (0.1,)) -> tuple[torch.optim.Optimizer,
-                                                                                    FakeOptimizer]:
-    groups = [{"params": [torch.nn.Parameter(torch.zeros(2))], "lr": lr} for lr in lrs]
-    if kind == "sgd":
-        theirs = torch.optim.SGD(groups, lr=lrs[0], momentum=0.9)
-    elif kind == "adam":
-        theirs = torch.optim.Adam(groups, lr=lrs[0], betas=(0.9, 0.99))
-    else:
-        theirs = torch.optim.Adagrad(groups, lr=lrs[0])
-    return theirs, FakeOptimizer(theirs)
+                                                                                    our_optim.Optimizer]:
+    """A torch optimizer and ours of the same kind, with one parameter group per learning rate."""
+    optimizers = []
+    for lib in (torch.optim, our_optim):
+        groups = [{"params": [new_parameter(lib)], "lr": lr} for lr in lrs]
+        if kind == "sgd":
+            optimizers.append(lib.SGD(groups, lr=lrs[0], momentum=0.9))
+        elif kind == "adam":
+            optimizers.append(lib.Adam(groups, lr=lrs[0], betas=(0.9, 0.99)))
+        else:
+            optimizers.append(lib.Adagrad(groups, lr=lrs[0]))
+    return optimizers[0], optimizers[1]
 
 
 def sched(name: str, *args, **kwargs) -> Callable:
@@ -167,7 +164,7 @@ def copy_hyperparameters(target, source) -> None:
         group.update(hyperparameters(saved))
 
 
-def assert_same_groups(ours: FakeOptimizer, theirs: torch.optim.Optimizer) -> None:
+def assert_same_groups(ours: our_optim.Optimizer, theirs: torch.optim.Optimizer) -> None:
     """Every hyper-parameter (lr, initial_lr, momentum or betas, the cycle's keys) equal; lrs are floats."""
     assert len(ours.param_groups) == len(theirs.param_groups)
     for i, (group, torch_group) in enumerate(zip(ours.param_groups, theirs.param_groups, strict=True)):
@@ -252,9 +249,9 @@ def test_resume_with_last_epoch(name: str, seed: int) -> None:
     case = make_case(name, seed, ["sgd", "adam"][seed % 2])
     _, (warm_opt, warm_sched) = start(case)
     advance(case, [(warm_opt, warm_sched)], range(7))
-    torch_opt, _ = make_optimizers(case.kind, case.lrs)
+    torch_opt, our_opt = make_optimizers(case.kind, case.lrs)
     copy_hyperparameters(torch_opt, warm_opt)
-    our_opt = FakeOptimizer(torch_opt)
+    copy_hyperparameters(our_opt, torch_opt)
     theirs = torch_opt, case.build(torch_lib, torch_opt, last_epoch=7)
     ours = our_opt, case.build(our_lib, our_opt, last_epoch=7)
     assert_same(ours, theirs)
@@ -363,7 +360,7 @@ def test_reduce_on_plateau_new_param_group() -> None:
     """A group added later gets the scalar ``min_lr``; a per-group ``min_lr`` list no longer fits."""
     def add_group(lib, opt, min_lr):
         scheduler = lib.ReduceLROnPlateau(opt, patience=0, min_lr=min_lr)
-        opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(1))], "lr": 0.2})
+        opt.add_param_group({"params": [new_parameter(torch.optim if lib is torch_lib else our_optim, 1)], "lr": 0.2})
         for metric in [1.0, 2.0, 3.0]:
             scheduler.step(metric)
         return scheduler.get_last_lr()

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
-from parity import TJ, TORCH, load_torch_state, raises_same, to_numpy
+from parity import TJ, TORCH, raises_same, to_numpy
 
 import torchjax
 import torchjax.optim as our_optim
@@ -69,12 +69,12 @@ GROUPS = {
     "Adam-groups": {"lr": 0.01, "groups": [{"amsgrad": True}, {"lr": 0.03, "weight_decay": 0.1, "maximize": True},
                                            {"betas": (0.5, 0.6)}]},
     "AdamW-groups": {"groups": [{"lr": 0.02}, {"lr": 0.01, "amsgrad": True, "weight_decay": 0.0}, {}]},
-    "RMSprop-groups": {"lr": 0.01, "groups": [{"centered": True}, {"momentum": 0.9, "alpha": 0.5}, {}]},
+    "RMSprop-groups": {"lr": 0.01, "groups": [{"centered": True}, {"momentum": 0.5, "alpha": 0.9, "lr": 0.005}, {}]},
     # torch takes initial_accumulator_value from the constructor for every group; so must we.
     "Adagrad-groups": {"lr": 0.1, "initial_accumulator_value": 0.1,
                        "groups": [{"lr_decay": 0.1}, {"initial_accumulator_value": 2.0, "lr": 0.2}, {}]},
     "Adadelta-groups": {"groups": [{"rho": 0.5}, {"lr": 0.1, "weight_decay": 0.2}, {}]},
-    "Adamax-groups": {"lr": 0.01, "groups": [{"betas": (0.5, 0.9)}, {"maximize": True}, {}]},
+    "Adamax-groups": {"lr": 0.01, "groups": [{"betas": (0.5, 0.9)}, {"lr": 0.02, "weight_decay": 0.1}, {}]},
     "NAdam-groups": {"lr": 0.01, "groups": [{"decoupled_weight_decay": True, "weight_decay": 0.1},
                                             {"momentum_decay": 0.0}, {}]},
     "RAdam-groups": {"lr": 0.01, "groups": [{"decoupled_weight_decay": True, "weight_decay": 0.1},
@@ -134,13 +134,18 @@ def param_groups(model, groups: list[dict] | None) -> list:
     return [{"params": params[2 * i:2 * i + 2], **options} for i, options in enumerate(groups)]
 
 
+def copy_weights(ours, theirs) -> None:
+    """Load a torch model's weights into ours from copies: torch updates its tensors in place afterwards."""
+    ours.load_state_dict({k: to_numpy(v).copy() for k, v in theirs.state_dict().items()})
+
+
 def make(lib, config_id: str, torch_model=None) -> tuple:
     """``lib``'s network and optimizer for a configuration (ours start from ``torch_model``'s weights)."""
     options = dict(CONFIGS[config_id])
     groups = options.pop("groups", None)
     model = network(lib)
     if torch_model is not None:
-        load_torch_state(model, torch_model)
+        copy_weights(model, torch_model)
     return model, getattr(OPTIM[lib.name], optimizer_name(config_id))(param_groups(model, groups), **options)
 
 
@@ -199,6 +204,10 @@ def test_trajectory_matches_torch_eager_and_compiled(config_id: str) -> None:
     compiled, compiled_opt = make(TJ, config_id, theirs)
     step = torchjax.compile(our_step)
     x, y = jnp.asarray(X), jnp.asarray(Y)
+    # Grads as they are between steps, so the first call already builds the steady-state program (which
+    # grads are None is part of the compile key): one trace per configuration keeps the suite fast.
+    for p in compiled.parameters():
+        p.grad = jnp.zeros_like(p.data) if p.requires_grad else None
     for i in range(STEPS):
         torch_step(theirs, torch_opt)
         our_step(eager, eager_opt, x, y)
@@ -219,7 +228,7 @@ def test_state_dict_crosses_libraries_mid_training(config_id: str) -> None:
         torch_step(theirs, torch_opt)
         our_step(ours, our_opt, jnp.asarray(X), jnp.asarray(Y))
     from_torch, from_torch_opt = make(TJ, config_id, theirs)
-    from_torch_opt.load_state_dict(torch_opt.state_dict())
+    from_torch_opt.load_state_dict(copy.deepcopy(torch_opt.state_dict()))
     to_torch, to_torch_opt = make(TORCH, config_id)
     to_torch.load_state_dict({k: torch.tensor(to_numpy(v)) for k, v in ours.state_dict().items()})
     to_torch_opt.load_state_dict(to_torch_state_dict(our_opt.state_dict()))
@@ -231,3 +240,187 @@ def test_state_dict_crosses_libraries_mid_training(config_id: str) -> None:
         assert_same_params(from_torch, to_torch, f"ours -> torch, step {i}")
     assert_same_state_dict(from_torch_opt.state_dict(), torch_opt.state_dict())
     assert_same_state_dict(from_torch_opt.state_dict(), to_torch_opt.state_dict())
+
+
+@pytest.mark.parametrize("change", ["by hand", "StepLR"])
+def test_lr_changes_between_compiled_steps_do_not_recompile(change: str) -> None:
+    traces = []
+
+    def counted_step(model, opt, x, y):
+        traces.append(1)
+        return our_step(model, opt, x, y)
+
+    config_id = "Adam-groups"
+    theirs, torch_opt = make(TORCH, config_id)
+    ours, our_opt = make(TJ, config_id, theirs)
+    schedulers = [] if change == "by hand" else [
+        lib.StepLR(opt, step_size=2, gamma=0.5)
+        for lib, opt in ((torch.optim.lr_scheduler, torch_opt), (our_optim.lr_scheduler, our_opt))
+    ]
+    step = torchjax.compile(counted_step)
+    for i in range(8):
+        if change == "by hand":
+            for opt in (torch_opt, our_opt):
+                for k, group in enumerate(opt.param_groups):
+                    group["lr"] = 0.02 * 0.7**i / (k + 1)
+        torch_step(theirs, torch_opt)
+        step(ours, our_opt, jnp.asarray(X), jnp.asarray(Y))
+        for scheduler in schedulers:
+            scheduler.step()
+        assert_same_params(ours, theirs, f"step {i}")
+    assert [g["lr"] for g in our_opt.param_groups] == [g["lr"] for g in torch_opt.param_groups]
+    assert len(traces) == 2  # first call (grads None), then the steady state: lr is a traced input
+    assert_same_state_dict(our_opt.state_dict(), torch_opt.state_dict())
+
+
+INVALID_ARGUMENTS = {
+    "SGD lr": ("SGD", {"lr": -0.1}),
+    "SGD momentum": ("SGD", {"momentum": -0.5}),
+    "SGD weight_decay": ("SGD", {"weight_decay": -1e-4}),
+    "SGD nesterov without momentum": ("SGD", {"nesterov": True}),
+    "SGD nesterov with dampening": ("SGD", {"nesterov": True, "momentum": 0.9, "dampening": 0.1}),
+    "Adam lr": ("Adam", {"lr": -1e-3}),
+    "Adam eps": ("Adam", {"eps": -1e-8}),
+    "Adam beta1": ("Adam", {"betas": (1.0, 0.999)}),
+    "Adam beta2": ("Adam", {"betas": (0.9, -0.1)}),
+    "Adam weight_decay": ("Adam", {"weight_decay": -0.1}),
+    "Adam int betas": ("Adam", {"betas": (0, 0.99)}),
+    "Adam fused differentiable": ("Adam", {"fused": True, "differentiable": True}),
+    "Adam fused foreach": ("Adam", {"fused": True, "foreach": True}),
+    "AdamW beta1": ("AdamW", {"betas": (-0.1, 0.999)}),
+    "AdamW weight_decay": ("AdamW", {"weight_decay": -0.01}),
+    "RMSprop lr": ("RMSprop", {"lr": -0.01}),
+    "RMSprop eps": ("RMSprop", {"eps": -1.0}),
+    "RMSprop momentum": ("RMSprop", {"momentum": -0.9}),
+    "RMSprop weight_decay": ("RMSprop", {"weight_decay": -0.9}),
+    "RMSprop alpha": ("RMSprop", {"alpha": -0.99}),
+    "Adagrad lr_decay": ("Adagrad", {"lr_decay": -0.1}),
+    "Adagrad weight_decay": ("Adagrad", {"weight_decay": -0.1}),
+    "Adagrad initial_accumulator_value": ("Adagrad", {"initial_accumulator_value": -0.1}),
+    "Adagrad eps": ("Adagrad", {"eps": -1e-10}),
+    "Adagrad fused differentiable": ("Adagrad", {"fused": True, "differentiable": True}),
+    "Adadelta lr": ("Adadelta", {"lr": -1.0}),
+    "Adadelta rho": ("Adadelta", {"rho": 1.1}),
+    "Adadelta eps": ("Adadelta", {"eps": -1e-6}),
+    "Adadelta weight_decay": ("Adadelta", {"weight_decay": -1.0}),
+    "Adamax beta2": ("Adamax", {"betas": (0.9, 1.0)}),
+    "Adamax weight_decay": ("Adamax", {"weight_decay": -1.0}),
+    "NAdam eps": ("NAdam", {"eps": -1.0}),
+    "NAdam beta1": ("NAdam", {"betas": (1.5, 0.9)}),
+    "NAdam momentum_decay": ("NAdam", {"momentum_decay": -4e-3}),
+    "RAdam lr": ("RAdam", {"lr": -1.0}),
+    "RAdam beta2": ("RAdam", {"betas": (0.9, 1.0)}),
+    "RAdam weight_decay": ("RAdam", {"weight_decay": -1.0}),
+}
+
+
+def build_both(build: Callable) -> tuple[Callable, Callable]:
+    """``build(lib, model)`` as two thunks, for :func:`raises_same`."""
+    return (lambda: build(torch.optim, network(TORCH)), lambda: build(our_optim, network(TJ)))
+
+
+@pytest.mark.parametrize("case", INVALID_ARGUMENTS)
+def test_invalid_arguments_raise_like_torch(case: str) -> None:
+    name, kwargs = INVALID_ARGUMENTS[case]
+    theirs, ours = raises_same(*build_both(lambda optim, model: getattr(optim, name)(model.parameters(), **kwargs)))
+    assert str(ours) == str(theirs)
+
+
+INVALID_PARAMS = {
+    "empty list": lambda model: [],
+    "one tensor": lambda model: model.hidden.weight,
+    "a set in a group": lambda model: [{"params": set(model.hidden.parameters())}],
+    "duplicates across groups": lambda model: [{"params": [model.hidden.weight]},
+                                                {"params": [model.out.weight, model.hidden.weight]}],
+}
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("case", INVALID_PARAMS)
+def test_invalid_params_raise_like_torch(case: str, name: str) -> None:
+    theirs, ours = raises_same(*build_both(lambda optim, model: getattr(optim, name)(INVALID_PARAMS[case](model))))
+    if case != "one tensor":  # torch names its own tensor class there
+        assert str(ours) == str(theirs)
+
+
+def run_both(name: str, scenario: Callable, **kwargs) -> tuple:
+    """``scenario(model, opt, step)`` on torch and on ours (eager), from the same weights; both returned."""
+    theirs = network(TORCH)
+    ours = network(TJ)
+    copy_weights(ours, theirs)
+    runs = []
+    for lib, model, step in ((torch.optim, theirs, lambda m, o: torch_step(m, o)),
+                             (our_optim, ours, lambda m, o: our_step(m, o, jnp.asarray(X), jnp.asarray(Y)))):
+        opt = getattr(lib, name)([{"params": model.hidden.parameters()}], **kwargs)
+        scenario(model, opt, step)
+        runs.append((model, opt))
+    (model_t, opt_t), (model_o, opt_o) = runs
+    assert_same_params(model_o, model_t)
+    assert_same_state_dict(opt_o.state_dict(), opt_t.state_dict())
+    return runs
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_add_param_group_then_step(name: str) -> None:
+    def scenario(model, opt, step):
+        step(model, opt)
+        opt.add_param_group({"params": list(model.out.parameters()), "lr": 0.02})
+        opt.add_param_group({"params": list(model.frozen.parameters())})
+        for _ in range(3):
+            step(model, opt)
+
+    run_both(name, scenario, lr=0.01)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_zero_grad_to_zeros_keeps_stepping(name: str) -> None:
+    """``zero_grad(set_to_none=False)`` leaves zero gradients, which still step (weight decay, momentum)."""
+    def scenario(model, opt, step):
+        step(model, opt)
+        opt.zero_grad(set_to_none=False)
+        opt.step()
+
+    kwargs = {"weight_decay": 0.1} | ({"momentum": 0.9} if name in ("SGD", "RMSprop") else {})
+    (_, _), (model, _) = run_both(name, scenario, lr=0.01, **kwargs)
+    assert all(float(jnp.abs(p.grad).max()) == 0.0 for p in model.hidden.parameters())
+    assert float(jnp.abs(model.out.weight.grad).max()) > 0  # not the optimizer's: untouched
+    assert model.frozen.weight.grad is None
+
+
+@pytest.mark.parametrize("config_id", CONFIGS)
+def test_repr_matches_torch(config_id: str) -> None:
+    assert repr(make(TJ, config_id)[1]) == repr(make(TORCH, config_id)[1])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_signature_matches_torch(name: str) -> None:
+    def parameters(cls):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(cls.__init__).parameters.values()]
+
+    assert parameters(getattr(our_optim, name)) == parameters(getattr(torch.optim, name))
+
+
+# What each torch optimizer's __setstate__ fills in for state_dicts saved by older versions.
+OLD_FORMAT_KEYS = ["maximize", "foreach", "capturable", "differentiable", "fused", "amsgrad", "momentum", "centered",
+                   "decoupled_weight_decay"]
+
+
+@pytest.mark.parametrize("name", NAMES[1:])
+def test_old_state_dict_formats_are_completed_like_torch(name: str) -> None:
+    """A state_dict lacking newer options, with ``step`` as a Python number, loads as torch loads it."""
+    theirs, torch_opt = make(TORCH, name)
+    torch_step(theirs, torch_opt)
+    ours, our_opt = make(TJ, name, theirs)
+    saved = copy.deepcopy(torch_opt.state_dict())
+    for group in saved["param_groups"]:
+        for key in OLD_FORMAT_KEYS:
+            group.pop(key, None)
+        group["decoupled_weight_decay"] = False if name == "AdamW" else group.get("decoupled_weight_decay", False)
+    for state in saved["state"].values():
+        state["step"] = float(state["step"])
+    torch_opt.load_state_dict(copy.deepcopy(saved))
+    our_opt.load_state_dict(saved)
+    assert_same_state_dict(our_opt.state_dict(), torch_opt.state_dict())
+    torch_step(theirs, torch_opt)
+    our_step(ours, our_opt, jnp.asarray(X), jnp.asarray(Y))
+    assert_same_params(ours, theirs)

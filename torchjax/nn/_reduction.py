@@ -8,6 +8,18 @@ import jax
 import jax.numpy as jnp
 
 
+def get_enum(reduction: str) -> str:
+    """``reduction`` checked as torch's ``_Reduction.get_enum`` checks it: ValueError for an unknown
+    name, a warning for the deprecated 'elementwise_mean' (which means 'mean'). Returns the name."""
+    if reduction == "elementwise_mean":
+        warnings.warn("reduction='elementwise_mean' is deprecated. Please use reduction='mean' instead.",
+                      stacklevel=3)
+        return "mean"
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
 def legacy_get_string(size_average: bool | None, reduce: bool | None, emit_warning: bool = True) -> str:
     """The ``reduction`` string that the legacy ``size_average``/``reduce`` pair means."""
     size_average = True if size_average is None else size_average

@@ -79,7 +79,7 @@ class Parameter:
         # Only called when normal lookup fails: delegate array attributes (shape, dtype, ndim,
         # T, reshape, sum, ...) to .data. Dunder and own names never delegate, so copy/pickle
         # protocols see a plain object rather than the array's methods.
-        if name.startswith("__") or name in ("data", "grad", "_requires_grad"):
+        if name.startswith("__") or name in ("data", "_grad", "_requires_grad"):
             raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
         return getattr(self.data, name)
 
@@ -114,6 +114,21 @@ class Parameter:
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + repr(self.data)
+
+    @property
+    def grad(self):
+        """The accumulated gradient, or None. While ``torchjax.compile`` traces a step it records
+        whether each grad is read or written first: a grad written first (``zero_grad()`` at the
+        top of the step) is not an input of the compiled program."""
+        if _tracking.grad_access is not None:
+            _tracking.grad_access.setdefault(id(self), "read")
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if _tracking.grad_access is not None:
+            _tracking.grad_access.setdefault(id(self), "write")
+        self._grad = value
 
     @property
     def requires_grad(self) -> bool:
@@ -301,7 +316,7 @@ jax.tree_util.register_pytree_node(
 
 def _rebuild(cls, data, requires_grad):
     param = object.__new__(cls)
-    param.data, param._requires_grad, param.grad = data, requires_grad, None
+    param.data, param._requires_grad, param._grad = data, requires_grad, None
     return param
 
 
@@ -386,7 +401,7 @@ class UninitializedParameter(_UninitializedMixin, Parameter):
     def __init__(self, requires_grad: bool = True, device=None, dtype=None) -> None:
         self.data = None
         self._requires_grad = requires_grad
-        self.grad = None
+        self._grad = None
         self._init_placeholder(device, dtype)
 
     def materialize(self, shape, device=None, dtype=None) -> None:

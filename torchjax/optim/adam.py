@@ -54,7 +54,7 @@ class Adam(Optimizer):
         check_nonnegative(lr=lr, eps=eps)
         check_betas(betas)
         check_nonnegative(weight_decay=weight_decay)
-        if not all(isinstance(beta, float) for beta in betas) and not all(isinstance(beta, jax.Array) for beta in betas):
+        if not (all(isinstance(beta, float) for beta in betas) or all(isinstance(beta, jax.Array) for beta in betas)):
             raise ValueError("betas must be either both floats or both Tensors")
         defaults = dict(lr=lr, betas=tuple(float(beta) for beta in betas), eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize, foreach=foreach, capturable=capturable,

@@ -185,8 +185,10 @@ class Optimizer:
         """Reset the gradients of every parameter: to None (default) or to zeros."""
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is not None:
-                    p.grad = None if set_to_none else jnp.zeros_like(p.grad)
+                if set_to_none:
+                    p.grad = None  # written without being read: a compiled step then needs no old grads
+                elif p.grad is not None:
+                    p.grad = jnp.zeros_like(p.grad)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One optimization step over every parameter whose ``grad`` is not None.
@@ -273,7 +275,9 @@ class Optimizer:
         if len(groups) != len(saved_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")
         if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved_groups, strict=True)):
-            raise ValueError("loaded state dict contains a parameter group that doesn't match the size of optimizer's group")
+            raise ValueError(
+                "loaded state dict contains a parameter group that doesn't match the size of optimizer's group"
+            )
         id_map = {saved: p for g, s in zip(groups, saved_groups, strict=True)
                   for saved, p in zip(s["params"], g["params"], strict=True)}
 

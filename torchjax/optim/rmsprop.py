@@ -80,6 +80,7 @@ class RMSprop(Optimizer):
             update, averages = scale.update(grad, optax.ScaleByRmsState(nu=state["square_avg"]))
             new_state["square_avg"] = averages.nu
         if nonzero(hp["momentum"]):
-            update, buffer = optax.trace(hp["momentum"]).update(update, optax.TraceState(trace=state["momentum_buffer"]))
+            buffer = optax.TraceState(trace=state["momentum_buffer"])
+            update, buffer = optax.trace(hp["momentum"]).update(update, buffer)
             new_state["momentum_buffer"] = buffer.trace
         return param - hp["lr"] * update, new_state

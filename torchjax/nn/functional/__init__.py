@@ -1,12 +1,24 @@
 """``torchjax.nn.functional``: the layers as pure functions of arrays (``import ... as F``)."""
 
-from .activation import log_softmax, relu, softmax
+from .activation import *  # noqa: F403
+from .activation import __all__ as _activation_all
+from .attention import *  # noqa: F403
+from .attention import __all__ as _attention_all
 from .conv import *  # noqa: F403
 from .conv import __all__ as _conv_all
-from .dropout import dropout
+from .distance import *  # noqa: F403
+from .distance import __all__ as _distance_all
+from .dropout import *  # noqa: F403
+from .dropout import __all__ as _dropout_all
 from .linear import linear
-from .loss import cross_entropy, nll_loss
+from .loss import *  # noqa: F403
+from .loss import __all__ as _loss_all
+from .normalization import *  # noqa: F403
+from .normalization import __all__ as _normalization_all
 from .pooling import *  # noqa: F403
 from .pooling import __all__ as _pooling_all
+from .sparse import *  # noqa: F403
+from .sparse import __all__ as _sparse_all
 
-__all__ = ["cross_entropy", "dropout", "linear", "log_softmax", "nll_loss", "relu", "softmax", *_conv_all, *_pooling_all]
+__all__ = ["linear", *_loss_all, *_distance_all, *_activation_all, *_dropout_all, *_normalization_all, *_conv_all,
+           *_pooling_all, *_attention_all, *_sparse_all]

@@ -79,11 +79,11 @@ def _check_geometry(stride, padding, dilation) -> None:
 # The array math of each function is one jitted kernel over validated operands, with the geometry
 # static: called eagerly that is one dispatch per call (and one per gradient) instead of one per
 # primitive; inside an outer jit or transform it is simply inlined.
-@partial(jax.jit, static_argnames=("stride", "padding", "dilation", "groups", "batched"))
-def _convolve(x, w, b, *, stride, padding, dilation, groups, batched):
+@partial(jax.jit, static_argnames=("stride", "padding", "dilation", "groups", "batched", "lhs_dilation"))
+def _convolve(x, w, b, *, stride, padding, dilation, groups, batched, lhs_dilation=None):
     n = w.ndim - 2
     y = lax.conv_general_dilated(
-        x if batched else x[None], w, stride, padding, rhs_dilation=dilation,
+        x if batched else x[None], w, stride, padding, lhs_dilation=lhs_dilation, rhs_dilation=dilation,
         dimension_numbers=_dimension_numbers(n), feature_group_count=groups,
     )
     y = y if b is None else y + b.reshape((-1,) + (1,) * n)
@@ -131,12 +131,7 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, n: int) -> jax
             f"Calculated padded input size per channel: ({_sizes(padded)}). Kernel size: ({_sizes(effective)}). "
             f"Kernel size can't be greater than actual input size"
         )
-    y = lax.conv_general_dilated(
-        x if batched else x[None], w, stride, pads, rhs_dilation=dilation,
-        dimension_numbers=_dimension_numbers(n), feature_group_count=groups,
-    )
-    y = _add_bias(y, b, n)
-    return y if batched else y[0]
+    return _convolve(x, w, b, stride=stride, padding=pads, dilation=dilation, groups=groups, batched=batched)
 
 
 def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, n: int) -> jax.Array:
@@ -155,7 +150,7 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
             f"output padding must be smaller than either stride or dilation, but got "
             f"output_padding={list(output_padding)}, stride={list(stride)}, dilation={list(dilation)}"
         )
-    in_channels, out_per_group, *kernel = w.shape
+    kernel = w.shape[2:]
     spatial = x.shape[-n:]
     out = [(i - 1) * s - 2 * p + d * (k - 1) + op + 1
            for i, s, p, d, k, op in zip(spatial, stride, padding, dilation, kernel, output_padding, strict=True)]
@@ -164,18 +159,8 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
             f"Given input size per channel: ({_sizes(spatial)}). Calculated output size per channel: "
             f"({_sizes(out)}). Output size is too small"
         )
-    # (in, out/g, *k) -> (out, in/g, *k) within each group, flipped in space.
-    w = w.reshape(groups, in_channels // groups, out_per_group, *kernel).swapaxes(1, 2)
-    w = jnp.flip(w.reshape(groups * out_per_group, in_channels // groups, *kernel), axis=tuple(range(2, n + 2)))
-    # Negative padding crops: torch's `padding` removes rows from the full correlation.
-    pads = [(d * (k - 1) - p, d * (k - 1) - p + op)
-            for k, p, d, op in zip(kernel, padding, dilation, output_padding, strict=True)]
-    y = lax.conv_general_dilated(
-        x if batched else x[None], w, (1,) * n, pads, lhs_dilation=stride, rhs_dilation=dilation,
-        dimension_numbers=_dimension_numbers(n), feature_group_count=groups,
-    )
-    y = _add_bias(y, b, n)
-    return y if batched else y[0]
+    return _convolve_transpose(x, w, b, stride=stride, padding=padding, output_padding=output_padding,
+                               dilation=dilation, groups=groups, batched=batched)
 
 
 def _pad(input, pad, mode: str) -> jax.Array:
@@ -194,7 +179,12 @@ def _pad(input, pad, mode: str) -> jax.Array:
             raise RuntimeError("Padding value causes wrapping around more than once.")
         if mode == "replicate" and size == 0 and (lo or hi):
             raise RuntimeError(f"Expected the padded dimension {axis} of input {list(x.shape)} to be non-empty")
-    return jnp.pad(x, [(0, 0)] * (x.ndim - n) + pairs, mode=_PAD_MODES[mode])
+    return _pad_kernel(x, widths=((0, 0),) * (x.ndim - n) + tuple(pairs), mode=_PAD_MODES[mode])
+
+
+@partial(jax.jit, static_argnames=("widths", "mode"))
+def _pad_kernel(x, *, widths, mode):
+    return jnp.pad(x, widths, mode=mode)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> jax.Array:

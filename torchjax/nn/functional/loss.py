@@ -1,13 +1,246 @@
-"""Losses as functions of arrays: ``F.nll_loss``, ``F.cross_entropy``."""
+"""Losses as functions of arrays: every loss of ``torch.nn.functional`` (``F.mse_loss``, ``F.cross_entropy``,
+``F.ctc_loss`` ...).
+
+Shared conventions:
+- ``reduction`` is 'none' | 'mean' | 'sum'; the deprecated ``size_average`` / ``reduce`` override it
+  exactly as torch maps them (with torch's deprecation warning).
+- Checks of shapes and arguments raise torch's exception types. Checks of *values* (a class index out
+  of range, a probability outside [0, 1], a negative variance) run only eagerly: under ``jit``,
+  ``grad`` or ``vmap`` the values are tracers and the check is skipped, as data cannot raise there.
+- Where torch's backward is not the derivative of its forward (BCE's clamped log, CTC's gradient
+  with respect to the logits) a ``custom_vjp`` reproduces torch's gradient; elsewhere autodiff of a
+  numerically stable forward gives it, with torch's choice at the kinks (``|x|`` has gradient 0 at 0,
+  a hinge ``max(0, z)`` passes the gradient at ``z = 0`` where torch's ``clamp_min`` does).
+"""
 
 from __future__ import annotations
 
+import math
+import warnings
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
+import numpy as np
+from jax import lax
 
 from .. import _reduction
 from ..parameter import _unwrap
 from .activation import log_softmax
+from .distance import _abs, _broadcast_shapes, _straight_through, pairwise_distance
+
+__all__ = [
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cosine_embedding_loss", "cross_entropy", "ctc_loss",
+    "gaussian_nll_loss", "hinge_embedding_loss", "huber_loss", "kl_div", "l1_loss", "margin_ranking_loss",
+    "mse_loss", "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss", "nll_loss",
+    "poisson_nll_loss", "smooth_l1_loss", "soft_margin_loss", "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
+]
+
+_LOW_PRECISION = (jnp.float16, jnp.bfloat16)
+
+
+def _concrete(*arrays) -> bool:
+    """Whether value checks can run: no argument is a tracer (inside jit/grad/vmap they are)."""
+    return not any(isinstance(a, jax.core.Tracer) for a in arrays)
+
+
+def _reduction_of(size_average, reduce, reduction: str) -> str:
+    """torch's ``legacy_get_enum`` / ``get_enum``: the validated reduction name."""
+    return _reduction.get_enum(_reduction.resolve(size_average, reduce, reduction))
+
+
+def _hinge(z: jax.Array) -> jax.Array:
+    """``max(z, 0)`` with torch's ``clamp_min`` gradient: 1 at ``z == 0`` (``jnp.maximum`` gives 0.5)."""
+    return jnp.where(z >= 0, z, 0)
+
+
+def _relu(z: jax.Array) -> jax.Array:
+    """``max(z, 0)`` with gradient 0 at ``z == 0``, as torch's margin kernels (``z > 0``)."""
+    return jnp.where(z > 0, z, 0)
+
+
+def _warn_if_broadcast(input: jax.Array, target: jax.Array) -> None:
+    if input.shape != target.shape:
+        warnings.warn(
+            f"Using a target size ({tuple(target.shape)}) that is different to the input size "
+            f"({tuple(input.shape)}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.",
+            stacklevel=3,
+        )
+
+
+def _check_broadcasts_into(shape: tuple[int, ...], into: tuple[int, ...]) -> None:
+    """``shape`` must broadcast to ``into`` without growing it (torch applies it in place)."""
+    result = _broadcast_shapes(into, shape)
+    if result != tuple(into):
+        raise RuntimeError(f"output with shape {list(into)} doesn't match the broadcast shape {list(result)}")
+
+
+def _weighted_reduce(loss: jax.Array, weight, input_shape, reduction: str, divide_by_weight: bool) -> jax.Array:
+    """The optional per-element ``weight`` of ``l1_loss`` / ``mse_loss`` / ``huber_loss``."""
+    if weight is None:
+        return _reduction.apply(loss, _reduction.get_enum(reduction))
+    w = _unwrap(weight)
+    if tuple(w.shape) != tuple(input_shape):
+        raise ValueError("Weights and input must have the same size.")
+    loss = loss * w
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "mean":
+        return loss.sum() / w.sum() if divide_by_weight else loss.mean()
+    raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
+
+
+# --------------------------------------------------------------------------- regression
+
+
+def _regression_inputs(input, target) -> tuple[jax.Array, jax.Array]:
+    x, y = _unwrap(input), _unwrap(target)
+    _warn_if_broadcast(x, y)
+    _broadcast_shapes(x.shape, y.shape)
+    return x, y
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None) -> jax.Array:
+    """Mean absolute error ``|x - y|`` (inputs broadcast, with torch's warning when the shapes differ).
+
+    ``weight`` (shaped like ``input``) scales each element; its 'mean' divides by ``weight.sum()``.
+    """
+    x, y = _regression_inputs(input, target)
+    reduction = _reduction.resolve(size_average, reduce, reduction)
+    return _weighted_reduce(_abs(x - y), weight, x.shape, reduction, divide_by_weight=True)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None) -> jax.Array:
+    """Mean squared error ``(x - y)²``; ``weight`` as in :func:`l1_loss`."""
+    x, y = _regression_inputs(input, target)
+    reduction = _reduction.resolve(size_average, reduce, reduction)
+    diff = x - y
+    return _weighted_reduce(diff * diff, weight, x.shape, reduction, divide_by_weight=True)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
+                   beta: float = 1.0) -> jax.Array:
+    """``0.5 d² / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta`` (``beta == 0`` is the L1 loss)."""
+    x, y = _regression_inputs(input, target)
+    reduction = _reduction.get_enum(_reduction.resolve(size_average, reduce, reduction))
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    distance = _abs(x - y)
+    if beta == 0:
+        return _reduction.apply(distance, reduction)
+    loss = jnp.where(distance < beta, 0.5 * distance * distance / beta, distance - 0.5 * beta)
+    return _reduction.apply(loss, reduction)
+
+
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weight=None) -> jax.Array:
+    """``0.5 d²`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``; ``weight``'s 'mean' is a plain mean."""
+    x, y = _regression_inputs(input, target)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    distance = _abs(x - y)
+    loss = jnp.where(distance < delta, 0.5 * distance * distance, delta * (distance - 0.5 * delta))
+    return _weighted_reduce(loss, weight, x.shape, reduction, divide_by_weight=False)
+
+
+# --------------------------------------------------------------------------- binary classification
+
+
+@jax.custom_vjp
+def _bce(x: jax.Array, y: jax.Array) -> jax.Array:
+    # torch clamps each log at -100, so a probability of exactly 0 or 1 gives a finite loss.
+    return (y - 1) * jnp.maximum(jnp.log(1 - x), -100) - y * jnp.maximum(jnp.log(x), -100)
+
+
+def _bce_fwd(x, y):
+    return _bce(x, y), (x, y)
+
+
+def _bce_bwd(residual, g):
+    # torch's gradients, not the clamped forward's: (x - y) / max(x (1 - x), 1e-12) and -logit(x).
+    x, y = residual
+    return g * (x - y) / jnp.maximum((1 - x) * x, 1e-12), -g * jnp.log(x / (1 - x))
+
+
+_bce.defvjp(_bce_fwd, _bce_bwd)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction: str = "mean") -> jax.Array:
+    """``-w (y log x + (1 - y) log(1 - x))`` for probabilities ``x``, each log clamped at -100 as in torch.
+
+    ``target`` must have ``input``'s shape; ``weight`` broadcasts to it. Gradients are torch's:
+    ``w (x - y) / max(x (1 - x), 1e-12)`` for ``input`` and ``-w logit(x)`` for ``target``.
+    """
+    reduction = _reduction_of(size_average, reduce, reduction)
+    x, y = _unwrap(input), _unwrap(target)
+    if x.shape != y.shape:
+        raise ValueError(f"Using a target size ({tuple(y.shape)}) that is different to the input size "
+                         f"({tuple(x.shape)}) is deprecated. Please ensure they have the same size.")
+    if _concrete(x) and bool(jnp.any((x < 0) | (x > 1))):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    if _concrete(y) and bool(jnp.any((y < 0) | (y > 1))):
+        raise RuntimeError("all elements of target should be between 0 and 1")
+    loss = _bce(x, y.astype(x.dtype))
+    if weight is not None:
+        w = _unwrap(weight)
+        _check_broadcasts_into(w.shape, x.shape)
+        loss = loss * w
+    return _reduction.apply(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction: str = "mean", pos_weight=None) -> jax.Array:
+    """``-w (p y log σ(x) + (1 - y) log σ(-x))`` for logits ``x``, computed as
+    ``(1 - y) x - (1 + (p - 1) y) log σ(x)`` with a stable log-sigmoid (finite for any logit).
+
+    ``pos_weight`` ``p`` broadcasts against ``target`` (e.g. ``(C,)`` for ``(N, C)``); ``weight`` against the loss.
+    """
+    reduction = _reduction_of(size_average, reduce, reduction)
+    x, y = _unwrap(input), _unwrap(target)
+    if x.shape != y.shape:
+        raise ValueError(f"Target size ({tuple(y.shape)}) must be the same as input size ({tuple(x.shape)})")
+    log_sigmoid = jax.nn.log_sigmoid(x)
+    if pos_weight is None:
+        loss = (1 - y) * x - log_sigmoid
+    else:
+        p = _unwrap(pos_weight)
+        _check_broadcasts_into(_broadcast_shapes(p.shape, y.shape), x.shape)
+        loss = (1 - y) * x - (1 + (p - 1) * y) * log_sigmoid
+    if weight is not None:
+        w = _unwrap(weight)
+        _check_broadcasts_into(w.shape, x.shape)
+        loss = loss * w
+    return _reduction.apply(loss, reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean") -> jax.Array:
+    """``log(1 + exp(-y x))``, as a stable softplus: finite where torch's ``log1p(exp(·))`` overflows to inf."""
+    reduction = _reduction_of(size_average, reduce, reduction)
+    x, y = _unwrap(input), _unwrap(target)
+    _broadcast_shapes(x.shape, y.shape)
+    return _reduction.apply(jax.nn.softplus(-y * x), reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
+                                reduction: str = "mean") -> jax.Array:
+    """``-mean_c w_c (y_c log σ(x_c) + (1 - y_c) log σ(-x_c))`` over the last (class) dimension."""
+    reduction = _reduction.resolve(size_average, reduce, reduction)
+    x, y = _unwrap(input), _unwrap(target)
+    loss = -(y * jax.nn.log_sigmoid(x) + (1 - y) * jax.nn.log_sigmoid(-x))
+    if weight is not None:
+        loss = loss * _unwrap(weight)
+    class_dim = x.ndim - 1
+    loss = loss.sum(axis=class_dim) / x.shape[class_dim]
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    return _reduction.apply(loss, reduction)
+
+
+# --------------------------------------------------------------------------- class indices
 
 
 def _check_class_target(input: jax.Array, target: jax.Array, ignore_index: int, name: str) -> None:
@@ -26,21 +259,32 @@ def _check_class_target(input: jax.Array, target: jax.Array, ignore_index: int, 
         )
     if not jnp.issubdtype(target.dtype, jnp.integer):
         raise RuntimeError(f"{name}: expected class indices of an integer dtype as target, got {target.dtype}")
-    if not isinstance(target, jax.core.Tracer):  # eager only: data checks cannot raise inside a trace
+    if _concrete(target):
         classes = input.shape[1] if batched else input.shape[0]
         bad = ((target < 0) | (target >= classes)) & (target != ignore_index)
         if bool(jnp.any(bad)):
             raise IndexError(f"Target {int(target.ravel()[jnp.argmax(bad.ravel())])} is out of bounds.")
 
 
+def _class_weight(weight, classes: int, dtype) -> jax.Array | None:
+    if weight is None:
+        return None
+    w = jnp.asarray(_unwrap(weight), dtype)
+    if w.shape != (classes,):
+        raise RuntimeError(f"weight tensor should be defined either for all {classes} classes or no classes but "
+                           f"got weight tensor of shape: {list(w.shape)}")
+    return w
+
+
 def _class_nll(logp: jax.Array, target: jax.Array, weight, ignore_index: int, reduction: str, name: str):
     """Weighted negative log-likelihood of class-index targets (input: log-probabilities)."""
     _check_class_target(logp, target, ignore_index, name)
     class_axis = 1 if logp.ndim >= 2 else 0
+    w = _class_weight(weight, logp.shape[class_axis], logp.dtype)
     keep = target != ignore_index
     safe = jnp.where(keep, target, 0)
     picked = jnp.take_along_axis(logp, jnp.expand_dims(safe, class_axis), axis=class_axis).squeeze(class_axis)
-    w = jnp.ones((), logp.dtype) if weight is None else jnp.asarray(_unwrap(weight), logp.dtype)[safe]
+    w = jnp.ones((), logp.dtype) if w is None else w[safe]
     w = jnp.where(keep, w, 0)
     losses = -picked * w
     if reduction == "mean":
@@ -55,7 +299,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     Shapes: input ``(N, C)``, ``(C,)`` or ``(N, C, d1, ...)``; target ``(N)``, ``()`` or ``(N, d1, ...)``.
     ``mean`` divides by the summed weights of the non-ignored targets, as torch.
     """
-    reduction = _reduction.resolve(size_average, reduce, reduction)
+    reduction = _reduction_of(size_average, reduce, reduction)
     return _class_nll(_unwrap(input), _unwrap(target), weight, ignore_index, reduction, "nll_loss")
 
 
@@ -68,16 +312,18 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     Probabilities (``target`` shaped like ``input``): ``-sum_c w_c p_c log q_c``, mean over the
     batch (and spatial) positions.
     """
-    reduction = _reduction.resolve(size_average, reduce, reduction)
+    reduction = _reduction_of(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     x, t = _unwrap(input), _unwrap(target)
     class_axis = 1 if x.ndim >= 2 else 0
     logp = log_softmax(x, dim=class_axis)
-    classes = x.shape[class_axis]
-    w = None if weight is None else jnp.asarray(_unwrap(weight), logp.dtype)
+    classes = x.shape[class_axis] if x.ndim else 1
+    w = _class_weight(weight, classes, logp.dtype)
     w_b = None if w is None else w.reshape((classes,) + (1,) * (x.ndim - class_axis - 1))
     if t.shape == x.shape and jnp.issubdtype(t.dtype, jnp.floating):
+        if ignore_index != -100:
+            raise RuntimeError("ignore_index is not supported for floating point target")
         if label_smoothing > 0:
             t = t * (1 - label_smoothing) + label_smoothing / classes
         terms = logp * t if w_b is None else logp * t * w_b
@@ -99,3 +345,453 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     else:
         smooth = _reduction.apply(smooth, reduction)
     return (1 - label_smoothing) * nll + smooth * (label_smoothing / classes)
+
+
+def _check_margin_input(x: jax.Array, y: jax.Array) -> tuple[int, int]:
+    """The ``(C,)`` / ``(N, C)`` input of the multi-class margin losses; returns (frames, classes)."""
+    if not ((x.ndim <= 1 and x.size != 0) or (x.ndim == 2 and x.shape[1] != 0)):
+        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+                           f"{list(x.shape)}")
+    if not jnp.issubdtype(y.dtype, jnp.integer):
+        raise RuntimeError(f"expected scalar type Long but found {y.dtype}")
+    return (1, x.size) if x.ndim <= 1 else x.shape
+
+
+def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None, size_average=None,
+                      reduce=None, reduction: str = "mean") -> jax.Array:
+    """Multi-class hinge loss: ``sum_{i != y} w_y max(0, margin - x_y + x_i)^p / C`` per sample.
+
+    Shapes: input ``(N, C)`` or ``(C,)``; target ``(N)`` (or ``()`` / ``(1,)`` for one sample).
+    """
+    reduction = _reduction_of(size_average, reduce, reduction)
+    if p != 1 and p != 2:
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and _unwrap(weight).ndim != 1:
+        raise ValueError("weight must be one-dimensional")
+    x, y = _unwrap(input), _unwrap(target)
+    frames, classes = _check_margin_input(x, y)
+    if y.ndim > 1 or y.size != frames:
+        raise RuntimeError(f"multi_margin_loss: target tensor should be 1-D with size equal to the number of input "
+                           f"samples (batch size). Expected target size [{frames}], but got {list(y.shape)}. "
+                           f"Input has shape {list(x.shape)}.")
+    if weight is not None and _unwrap(weight).shape != (classes,):
+        raise RuntimeError(f"inconsistent weight size, expected {classes} but got {list(_unwrap(weight).shape)}")
+    if _concrete(y) and bool(jnp.any((y < 0) | (y >= classes))):
+        raise RuntimeError("target out of range")
+    rows, labels = x.reshape(frames, classes), y.reshape(frames)
+    picked = jnp.take_along_axis(rows, labels[:, None], axis=1)
+    terms = _relu(margin - picked + rows)
+    terms = terms * terms if p == 2 else terms
+    if weight is not None:
+        terms = terms * _unwrap(weight)[labels][:, None]
+    terms = jnp.where(jnp.arange(classes) == labels[:, None], 0, terms)
+    loss = (terms.sum(axis=1) / classes).reshape(y.shape)
+    return _reduction.apply(loss, reduction)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean") -> jax.Array:
+    """Multi-label hinge loss: ``sum_{j, i} max(0, 1 - (x[y_j] - x_i)) / C`` over the target classes
+    ``y_j`` (the entries of ``target`` before the first -1) and the non-target classes ``i``.
+
+    Shapes: input ``(N, C)`` or ``(C,)``; target of the same shape, integer.
+    """
+    reduction = _reduction_of(size_average, reduce, reduction)
+    x, y = _unwrap(input), _unwrap(target)
+    frames, classes = _check_margin_input(x, y)
+    if y.shape != x.shape:
+        raise RuntimeError(f"inconsistent target size: {list(y.shape)} for input of size: {list(x.shape)}")
+    if _concrete(y) and bool(jnp.any((y < -1) | (y >= classes))):
+        raise RuntimeError("argument #2 'target' is out of range")
+    rows, labels = x.reshape(frames, classes), y.reshape(frames, classes)
+    listed = jnp.cumprod(labels != -1, axis=1).astype(bool)  # the targets are the entries before the first -1
+    safe = jnp.where(listed, labels, 0)
+    is_target = jnp.zeros((frames, classes), jnp.int32).at[jnp.arange(frames)[:, None], safe].max(listed) > 0
+    picked = jnp.take_along_axis(rows, safe, axis=1)  # (frames, j)
+    terms = _relu(1 - picked[:, :, None] + rows[:, None, :])  # (frames, j, i)
+    terms = jnp.where(listed[:, :, None] & ~is_target[:, None, :], terms, 0)
+    loss = terms.sum(axis=(1, 2)) / classes
+    return _reduction.apply(loss.reshape(x.shape[:-1]), reduction)
+
+
+# --------------------------------------------------------------------------- embeddings and ranking
+
+
+def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, reduce=None,
+                         reduction: str = "mean") -> jax.Array:
+    """``x`` where ``y == 1``, ``max(0, margin - x)`` where ``y == -1`` (torch adds both for other ``y``)."""
+    reduction = _reduction_of(size_average, reduce, reduction)
+    x, y = _unwrap(input), _unwrap(target)
+    _broadcast_shapes(x.shape, y.shape)
+    loss = jnp.where(y != 1, _hinge(margin - x), 0) + jnp.where(y != -1, x, 0)
+    return _reduction.apply(loss, reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin: float = 0, size_average=None, reduce=None,
+                          reduction: str = "mean") -> jax.Array:
+    """``1 - cos(x1, x2)`` where ``y == 1``, ``max(0, cos(x1, x2) - margin)`` where ``y == -1``.
+
+    Shapes: inputs ``(N, D)`` with target ``(N)``, or ``(D,)`` with target ``()``.
+    """
+    reduction = _reduction_of(size_average, reduce, reduction)
+    a, b, y = _unwrap(input1), _unwrap(input2), _unwrap(target)
+    if y.ndim not in (0, 1):
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if a.ndim != y.ndim + 1 or b.ndim != y.ndim + 1:
+        raise RuntimeError(f"{y.ndim}D target tensor expects {y.ndim + 1}D input tensors, but found inputs with "
+                           f"sizes {list(a.shape)} and {list(b.shape)}.")
+    _broadcast_shapes(a.shape, b.shape)
+    axis = y.ndim
+    epsilon = 1e-12
+    cos = (a * b).sum(axis) / jnp.sqrt(((a * a).sum(axis) + epsilon) * ((b * b).sum(axis) + epsilon))
+    _broadcast_shapes(cos.shape, y.shape)
+    loss = jnp.where(y == 1, 1 - cos, 0) + jnp.where(y == -1, _hinge(cos - margin), 0)
+    return _reduction.apply(loss, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin: float = 0, size_average=None, reduce=None,
+                        reduction: str = "mean") -> jax.Array:
+    """``max(0, -y (x1 - x2) + margin)``; the three inputs must have the same number of dimensions."""
+    reduction = _reduction_of(size_average, reduce, reduction)
+    a, b, y = _unwrap(input1), _unwrap(input2), _unwrap(target)
+    if a.ndim != b.ndim or a.ndim != y.ndim:
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+                           f"input1: {tuple(a.shape)}, input2: {tuple(b.shape)}, target: {tuple(y.shape)} ")
+    _broadcast_shapes(_broadcast_shapes(a.shape, b.shape), y.shape)
+    return _reduction.apply(_hinge(-y * (a - b) + margin), reduction)
+
+
+def _check_triplet_dims(anchor, positive, negative) -> None:
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the same number of "
+                           f"dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and negative "
+                           f"{negative.ndim}D inputs")
+
+
+def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2, eps: float = 1e-6,
+                        swap: bool = False, size_average=None, reduce=None, reduction: str = "mean") -> jax.Array:
+    """``max(0, margin + d(a, p) - d(a, n))`` with ``d`` the ``p``-norm :func:`pairwise_distance`.
+
+    ``swap`` uses ``min(d(a, n), d(p, n))`` as the negative distance.
+    """
+    reduction = _reduction_of(size_average, reduce, reduction)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    a, pos, neg = _unwrap(anchor), _unwrap(positive), _unwrap(negative)
+    _check_triplet_dims(a, pos, neg)
+    return _triplet(a, pos, neg, lambda u, v: pairwise_distance(u, v, p, eps), margin, swap, reduction)
+
+
+def _triplet(anchor, positive, negative, distance: Callable, margin: float, swap: bool, reduction: str):
+    dist_pos = distance(anchor, positive)
+    dist_neg = distance(anchor, negative)
+    if swap:
+        dist_neg = jnp.minimum(dist_neg, distance(positive, negative))
+    return _reduction.apply(_hinge(margin + dist_pos - dist_neg), reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function: Callable | None = None,
+                                      margin: float = 1.0, swap: bool = False, reduction: str = "mean") -> jax.Array:
+    """:func:`triplet_margin_loss` with any ``distance_function(x1, x2)`` (default :func:`pairwise_distance`)."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    a, pos, neg = _unwrap(anchor), _unwrap(positive), _unwrap(negative)
+    _check_triplet_dims(a, pos, neg)
+    return _triplet(a, pos, neg, distance_function or pairwise_distance, margin, swap, reduction)
+
+
+# --------------------------------------------------------------------------- distributions
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean",
+           log_target: bool = False) -> jax.Array:
+    """Pointwise KL divergence ``y (log y - x)`` for log-probabilities ``x`` (``exp(y) (y - x)`` when
+    ``log_target``). 'batchmean' divides the sum by the batch size, the true KL divergence; 'mean'
+    divides by every element and warns, as torch."""
+    if size_average is not None or reduce is not None:
+        reduction_name = _reduction.get_enum(_reduction.legacy_get_string(size_average, reduce))
+    else:
+        if reduction == "mean":
+            warnings.warn(
+                "reduction: 'mean' divides the total loss by both the batch size and the support size."
+                "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                stacklevel=2,
+            )
+        reduction_name = "sum" if reduction == "batchmean" else _reduction.get_enum(reduction)
+    x, y = _unwrap(input), _unwrap(target)
+    if log_target:
+        loss = jnp.exp(y) * (y - x)
+    else:
+        loss = jnp.where(y > 0, y * (jnp.log(y) - x), 0)
+    reduced = _reduction.apply(loss, reduction_name)
+    if reduction == "batchmean" and x.ndim != 0:
+        reduced = reduced / x.shape[0]
+    return reduced
+
+
+def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False, size_average=None,
+                     eps: float = 1e-8, reduce=None, reduction: str = "mean") -> jax.Array:
+    """Poisson negative log-likelihood: ``exp(x) - y x`` (``log_input``) or ``x - y log(x + eps)``;
+    ``full`` adds the Stirling term ``y log y - y + 0.5 log(2 pi y)`` where ``y > 1``."""
+    reduction = _reduction.resolve(size_average, reduce, reduction)
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not a valid value for reduction")
+    x, y = _unwrap(input), _unwrap(target)
+    _broadcast_shapes(x.shape, y.shape)
+    loss = jnp.exp(x) - y * x if log_input else x - y * jnp.log(x + eps)
+    if full:
+        stirling = y * jnp.log(y) - y + 0.5 * jnp.log(2 * math.pi * y)
+        loss = loss + jnp.where(y <= 1, 0, stirling)
+    return _reduction.apply(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean") -> jax.Array:
+    """Gaussian negative log-likelihood ``0.5 (log v + (x - y)² / v)`` (+ ``0.5 log 2 pi`` when ``full``).
+
+    ``var`` is a positive float, an array shaped like ``input``, shaped like ``input`` without its last
+    dimension, or shaped like ``input`` with one dimension of size 1 (homoscedastic along it). It is
+    clamped at ``eps`` for the value only; the gradient passes through the clamp, as in torch.
+    """
+    x, y = _unwrap(input), _unwrap(target)
+    if isinstance(var, float):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        v = jnp.full(x.shape, var, x.dtype)
+    elif isinstance(var, (int, bool)):
+        raise TypeError(f"var must be a float or an array, got {type(var).__name__}")
+    else:
+        v = _unwrap(var)
+        if _concrete(v) and bool(jnp.any(v < 0)):
+            raise ValueError("var has negative entry/entries")
+    if v.shape != x.shape:
+        if x.shape[:-1] == v.shape:
+            v = v[..., None]
+        elif not (x.ndim == v.ndim and sum(b for a, b in zip(x.shape, v.shape, strict=True) if a != b) == 1):
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    v = _straight_through(v, jnp.maximum(v, eps))
+    loss = 0.5 * (jnp.log(v) + (x - y) ** 2 / v)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduction.apply(loss, reduction)
+
+
+# --------------------------------------------------------------------------- CTC
+
+
+def _ctc_lengths(lengths, name: str) -> jax.Array:
+    if isinstance(lengths, (list, tuple)):
+        # ints, or traced ints when the tuple is an argument of a compiled function
+        if not all(isinstance(v, (int, np.integer)) or (isinstance(v, jax.Array) and v.ndim == 0
+                   and jnp.issubdtype(v.dtype, jnp.integer)) for v in lengths):
+            raise TypeError(f"ctc_loss(): {name} must be an integer array or a tuple of ints")
+        return jnp.asarray(lengths, jnp.int32).reshape(-1)
+    if not isinstance(lengths, (jax.Array, np.ndarray)):
+        raise TypeError(f"ctc_loss(): {name} must be an integer array or a tuple of ints, "
+                        f"got {type(lengths).__name__}")
+    lengths = jnp.asarray(lengths)
+    if not jnp.issubdtype(lengths.dtype, jnp.integer):
+        raise RuntimeError(f"{name} must be integral")
+    if lengths.ndim > 1:
+        raise TypeError(f"ctc_loss(): {name} must be 0-d or 1-d, got shape {tuple(lengths.shape)}")
+    return lengths.reshape(-1)
+
+
+def _logsumexp3(a: jax.Array, b: jax.Array, c: jax.Array) -> jax.Array:
+    """Elementwise ``log(e^a + e^b + e^c)``; -inf (not NaN) when all three are -inf."""
+    top = jnp.maximum(jnp.maximum(a, b), c)
+    top = jnp.where(jnp.isneginf(top), 0, top)
+    return top + jnp.log(jnp.exp(a - top) + jnp.exp(b - top) + jnp.exp(c - top))
+
+
+def _shift_right(a: jax.Array, k: int, fill) -> jax.Array:
+    """``a[:, s - k]`` along the last axis, ``fill`` where ``s < k``."""
+    return jnp.pad(a, ((0, 0), (k, 0)), constant_values=fill)[:, : a.shape[1]]
+
+
+def _shift_left(a: jax.Array, k: int, fill) -> jax.Array:
+    """``a[:, s + k]`` along the last axis, ``fill`` past the end."""
+    return jnp.pad(a, ((0, 0), (0, k)), constant_values=fill)[:, k:]
+
+
+def _ctc_lattice(log_probs, labels, input_lengths, target_lengths, blank):
+    """The extended label sequence ``blank, l1, blank, l2, ..., blank`` and its per-step log-probabilities.
+
+    Returns ``extended`` (N, L), ``emit`` (T, N, L) = log_probs at each extended label, ``skip`` (N, L)
+    (state s may be entered from s - 2: a label different from the previous label) and the two final
+    states' mask ``last`` (N, L).
+    """
+    steps, batch, classes = log_probs.shape
+    states = 2 * labels.shape[1] + 1
+    s = jnp.arange(states)
+    label_at = jnp.clip((s - 1) // 2, 0, max(labels.shape[1] - 1, 0))
+    labels = jnp.clip(labels, 0, classes - 1)  # padding past a target's length is never read
+    if labels.shape[1]:
+        extended = jnp.where((s % 2 == 1) & (s < 2 * target_lengths[:, None] + 1), labels[:, label_at], blank)
+    else:
+        extended = jnp.full((batch, states), blank)
+    emit = jnp.take_along_axis(log_probs, jnp.broadcast_to(extended[None], (steps, batch, states)), axis=2)
+    skip = (s % 2 == 1) & (s >= 2) & (extended != _shift_right(extended, 2, -1))
+    end = 2 * target_lengths[:, None]
+    last = (s == end) | ((s == end - 1) & (target_lengths[:, None] > 0))
+    return extended, emit, skip, last
+
+
+def _ctc_alpha(emit, skip, input_lengths, target_lengths):
+    """Forward variables ``log alpha`` (T, N, L), frozen after each sequence's last frame."""
+    neg_inf = jnp.asarray(-jnp.inf, emit.dtype)
+    s = jnp.arange(emit.shape[2])
+    first = jnp.where((s == 0) | ((s == 1) & (target_lengths[:, None] > 0)), emit[0], neg_inf)
+
+    def step(alpha, inputs):
+        t, emit_t = inputs
+        stay, advance = alpha, _shift_right(alpha, 1, neg_inf)
+        jump = jnp.where(skip, _shift_right(alpha, 2, neg_inf), neg_inf)
+        new = emit_t + _logsumexp3(stay, advance, jump)
+        new = jnp.where((t < input_lengths)[:, None], new, alpha)
+        return new, new
+
+    times = jnp.arange(1, emit.shape[0])
+    _, rest = lax.scan(step, first, (times, emit[1:]))
+    return jnp.concatenate([first[None], rest])
+
+
+def _ctc_beta(emit, skip, last, input_lengths):
+    """Backward variables ``log beta`` (T, N, L), -inf past each sequence's last frame (beta includes
+    the emission at t, as torch's)."""
+    neg_inf = jnp.asarray(-jnp.inf, emit.dtype)
+    skip_from = _shift_left(skip, 2, False)  # state s may jump to s + 2
+
+    def step(beta_next, inputs):
+        t, emit_t = inputs
+        stay, advance = beta_next, _shift_left(beta_next, 1, neg_inf)
+        jump = jnp.where(skip_from, _shift_left(beta_next, 2, neg_inf), neg_inf)
+        new = emit_t + _logsumexp3(stay, advance, jump)
+        final = (t == input_lengths - 1)[:, None]
+        new = jnp.where(final, jnp.where(last, emit_t, neg_inf), new)
+        new = jnp.where((t >= input_lengths)[:, None], neg_inf, new)
+        return new, new
+
+    times = jnp.arange(emit.shape[0])
+    _, betas = lax.scan(step, jnp.full(emit.shape[1:], neg_inf), (times, emit), reverse=True)
+    return betas
+
+
+def _ctc_forward(log_probs, labels, input_lengths, target_lengths, blank):
+    extended, emit, skip, last = _ctc_lattice(log_probs, labels, input_lengths, target_lengths, blank)
+    alphas = _ctc_alpha(emit, skip, input_lengths, target_lengths)
+    final = jnp.where(last, alphas[-1], -jnp.inf)
+    top = jnp.max(final, axis=1)
+    top = jnp.where(jnp.isneginf(top), 0, top)
+    nll = -(top + jnp.log(jnp.exp(final - top[:, None]).sum(axis=1)))
+    # No frame: the empty target is certain, any other impossible.
+    nll = jnp.where(input_lengths == 0, jnp.where(target_lengths == 0, 0, jnp.inf), nll)
+    return nll, (extended, emit, skip, last, alphas)
+
+
+def _ctc_nll(log_probs, labels, input_lengths, target_lengths, blank: int, zero_infinity: bool):
+    return _ctc_forward(log_probs, labels, input_lengths, target_lengths, blank)[0]
+
+
+_ctc_nll = jax.custom_vjp(_ctc_nll, nondiff_argnums=(4, 5))
+
+
+def _ctc_nll_fwd(log_probs, labels, input_lengths, target_lengths, blank, zero_infinity):
+    nll, (extended, emit, skip, last, alphas) = _ctc_forward(log_probs, labels, input_lengths, target_lengths, blank)
+    return nll, (log_probs, extended, emit, skip, last, alphas, input_lengths, nll)
+
+
+def _ctc_nll_bwd(blank, zero_infinity, residual, g):
+    # torch's gradient: exp(log_probs) - sum over the states s of label c of alpha*beta/(p * y): the
+    # gradient with respect to the logits of a log_softmax (both agree once chained through it).
+    log_probs, extended, emit, skip, last, alphas, input_lengths, nll = residual
+    betas = _ctc_beta(emit, skip, last, input_lengths)
+    occupancy = jnp.exp(alphas + betas - emit + nll[None, :, None])  # (T, N, L)
+    steps, batch, _ = log_probs.shape
+    per_class = jnp.zeros_like(log_probs).at[:, jnp.arange(batch)[:, None], extended].add(occupancy)
+    grad = (jnp.exp(log_probs) - per_class) * g[None, :, None]
+    active = jnp.arange(steps)[:, None] < input_lengths[None, :]
+    if zero_infinity:
+        active = active & ~jnp.isinf(nll)[None, :]
+    return jnp.where(active[:, :, None], grad, 0), None, None, None
+
+
+_ctc_nll.defvjp(_ctc_nll_fwd, _ctc_nll_bwd)
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0, reduction: str = "mean",
+             zero_infinity: bool = False) -> jax.Array:
+    """Connectionist Temporal Classification loss: ``-log`` of the total probability of every alignment
+    of each target to its input, summed in log space by a ``lax.scan`` over time.
+
+    Arguments:
+        log_probs: ``(T, N, C)`` or ``(T, C)`` log-probabilities (e.g. ``log_softmax`` output).
+        targets: padded ``(N, S)`` or concatenated ``(sum(target_lengths),)`` class indices (never ``blank``).
+        input_lengths, target_lengths: ``(N)`` (``()`` unbatched) integer arrays, or tuples of ints.
+        blank: the blank label. zero_infinity: impossible alignments give 0 loss and 0 gradient.
+        reduction: 'mean' divides each loss by its target length, then averages over the batch.
+
+    The gradient is torch's (``exp(log_probs) - posterior``, zero past each input length): correct once
+    chained through ``log_softmax``; on its own it is torch's gradient with respect to the logits.
+    """
+    reduction = _reduction.get_enum(reduction)
+    if isinstance(input_lengths, (list, tuple)) != isinstance(target_lengths, (list, tuple)):
+        raise TypeError("ctc_loss(): input_lengths and target_lengths must both be arrays or both tuples of ints")
+    lp, tg = _unwrap(log_probs), _unwrap(targets)
+    il, tl = _ctc_lengths(input_lengths, "input_lengths"), _ctc_lengths(target_lengths, "target_lengths")
+    if lp.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 3-dimensional tensor, but got {lp.ndim}-dimensional tensor for argument "
+                           "#1 'log_probs'")
+    batched = lp.ndim == 3
+    if not batched:
+        lp = lp[:, None]
+    steps, batch, classes = lp.shape
+    if lp.size == 0:
+        raise RuntimeError("log_probs tensor must not be empty")
+    if not 0 <= blank < classes:
+        raise RuntimeError("blank must be in label range")
+    if il.shape != (batch,):
+        raise RuntimeError("input_lengths must be of size batch_size")
+    if tl.shape != (batch,):
+        raise RuntimeError("target_lengths must be of size batch_size")
+    if tg.ndim not in (1, 2):
+        raise RuntimeError(f"Expected 1 to 2 dimensions, but got {tg.ndim}-dimensional tensor for argument "
+                           "#2 'targets'")
+    if tg.ndim == 2 and tg.shape[0] != batch:
+        raise RuntimeError(f"Expected tensor to have size {batch} at dimension 0, but got size {tg.shape[0]} "
+                           "for argument #2 'targets'")
+    tg = tg.astype(jnp.int32)
+    if _concrete(il, tl):
+        _check_ctc_lengths(np.asarray(il), np.asarray(tl), tg, steps)
+    if tg.ndim == 1:  # concatenated targets -> padded (N, S); S is static: the longest target, or all of them
+        width = int(np.max(np.asarray(tl), initial=0)) if _concrete(tl) else tg.shape[0]
+        starts = jnp.cumsum(tl) - tl
+        index = jnp.clip(starts[:, None] + jnp.arange(width)[None], 0, max(tg.shape[0] - 1, 0))
+        tg = tg[index] if tg.shape[0] else jnp.zeros((batch, width), jnp.int32)
+    compute = jnp.float32 if lp.dtype in _LOW_PRECISION else lp.dtype
+    nll = _ctc_nll(lp.astype(compute), tg, il, tl, blank, zero_infinity).astype(lp.dtype)
+    if zero_infinity:
+        nll = jnp.where(jnp.isinf(nll), 0, nll)
+    if reduction == "mean":
+        return (nll / jnp.maximum(tl, 1).astype(nll.dtype)).mean()
+    if reduction == "sum":
+        return nll.sum()
+    return nll if batched else nll[0]
+
+
+def _check_ctc_lengths(il: np.ndarray, tl: np.ndarray, targets: jax.Array, steps: int) -> None:
+    for name, lengths in (("input_lengths", il), ("target_lengths", tl)):
+        if lengths.size and lengths.min() < 0:
+            raise RuntimeError(f"Expected {name} to have value at least 0, but got value {lengths.min()}")
+    if il.size and il.max() > steps:
+        raise RuntimeError(f"Expected input_lengths to have value at most {steps}, but got value {il.max()}")
+    if targets.ndim == 2 and tl.size and tl.max() > targets.shape[1]:
+        raise RuntimeError(f"Expected tensor to have size at least {tl.max()} at dimension 1, but got size "
+                           f"{targets.shape[1]} for argument #2 'targets'")
+    if targets.ndim == 1 and targets.shape[0] != tl.sum():
+        raise RuntimeError(f"Expected tensor to have size {tl.sum()} at dimension 0, but got size "
+                           f"{targets.shape[0]} for argument #2 'targets'")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import math
 import string
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -77,13 +78,13 @@ def _window_args(x, n: int, fn: str, kernel_size, stride, padding, dilation, cei
         raise RuntimeError(f"{fn}(): stride must be greater than zero, but got {list(stride)}")
     if any(d <= 0 for d in dilation):
         raise RuntimeError(f"{fn}(): dilation should be greater than zero, but got {list(dilation)}")
-    for k, p, d in zip(kernel, padding, dilation, strict=True):
+    for k, p in zip(kernel, padding, strict=True):
         if p < 0:
             raise RuntimeError(f"pad must be non-negative, but got pad: {p}")
-        if p > (d * (k - 1) + 1) // 2:
+        # torch also bounds p by half the dilated kernel, which this (its stricter check) implies.
+        if p > k // 2:
             raise RuntimeError(
-                f"pad should be at most half of effective kernel size, but got pad={p}, kernel_size={k} and "
-                f"dilation={d}"
+                f"pad should be smaller than or equal to half of kernel size, but got pad={p}, kernel_size={k}"
             )
     _check_nonempty(x, n, fn)
     spatial = x.shape[-n:]
@@ -107,12 +108,13 @@ def _window_padding(x, n: int, kernel, stride, padding, dilation, out) -> list[t
     return pads
 
 
-def _lowest(dtype) -> jax.Array:
+def _lowest(dtype) -> np.ndarray:
+    """The identity of max for ``dtype`` (a NumPy constant, so reduce_window sees a max monoid)."""
     if jnp.issubdtype(dtype, jnp.floating):
-        return jnp.array(-jnp.inf, dtype)
+        return np.array(-np.inf, dtype)
     if dtype == np.dtype(bool):
-        return jnp.array(False)
-    return jnp.array(jnp.iinfo(dtype).min, dtype)
+        return np.array(False)
+    return np.array(jnp.iinfo(dtype).min, dtype)
 
 
 def _accumulation_dtype(dtype):
@@ -168,27 +170,46 @@ def _window_max(x: jax.Array, windows: list[np.ndarray]) -> tuple[jax.Array, jax
             last_nan = jnp.where(jnp.isnan(v), i, -1).max(axis=axis + 1)
             first = jnp.where(last_nan >= 0, last_nan, first)
         values, indices = best, first
-    planes = x.reshape(lead + (-1,))
-    out = jnp.take_along_axis(planes, indices.reshape(lead + (-1,)), axis=-1).reshape(indices.shape)
+    planes = x.reshape(lead + (math.prod(x.shape[len(lead):]),))
+    flat = indices.reshape(lead + (math.prod(indices.shape[len(lead):]),))
+    out = jnp.take_along_axis(planes, flat, axis=-1).reshape(indices.shape)
     return out, indices
 
 
 # --- max pooling -------------------------------------------------------------------------------
+# Each function's array math is one jitted kernel with static geometry: called eagerly that is one
+# dispatch per call (and per gradient) instead of one per primitive; under an outer jit it inlines.
+_GEOMETRY = ("kernel", "stride", "padding", "dilation", "out")
+
+
+@partial(jax.jit, static_argnames=_GEOMETRY)
+def _max_pool_kernel(x, *, kernel, stride, padding, dilation, out):
+    n = len(kernel)
+    ones = (1,) * (x.ndim - n)
+    return lax.reduce_window(
+        x, _lowest(x.dtype), lax.max, ones + kernel, ones + stride,
+        _window_padding(x, n, kernel, stride, padding, dilation, out), window_dilation=ones + dilation,
+    )
+
+
+@partial(jax.jit, static_argnames=_GEOMETRY)
+def _max_pool_with_indices_kernel(x, *, kernel, stride, padding, dilation, out):
+    geometry = zip(x.shape[x.ndim - len(kernel):], kernel, stride, padding, dilation, out, strict=True)
+    return _window_max(x, [_strided_windows(*args) for args in geometry])
+
+
 def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, n: int):
     fn = f"max_pool{n}d"
     x = _unwrap(input)
     check_spatial_input(x, n, fn)
     kernel, stride, padding, dilation, out = _window_args(x, n, fn, kernel_size, stride, padding, dilation,
                                                           ceil_mode)
+    geometry = dict(kernel=kernel, stride=stride, padding=padding, dilation=dilation, out=out)
     if return_indices:
-        geometry = zip(x.shape[-n:], kernel, stride, padding, dilation, out, strict=True)
-        windows = [_strided_windows(*args) for args in geometry]
-        return _window_max(x, windows)
-    ones = (1,) * (x.ndim - n)
-    return lax.reduce_window(
-        x, _lowest(x.dtype), lax.max, ones + kernel, ones + stride,
-        _window_padding(x, n, kernel, stride, padding, dilation, out), window_dilation=ones + dilation,
-    )
+        return _max_pool_with_indices_kernel(x, **geometry)
+    if any(d != 1 for d in dilation):  # JAX has no gradient for a dilated reduce_window max
+        return _max_pool_with_indices_kernel(x, **geometry)[0]
+    return _max_pool_kernel(x, **geometry)
 
 
 def _max_pool_doc(n: int) -> str:
@@ -254,29 +275,39 @@ def _window_counts(size: int, k: int, s: int, p: int, out: int, count_include_pa
     return np.minimum(end, size) - np.maximum(start, 0)
 
 
-def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, n: int):
-    fn = f"avg_pool{n}d"
-    x = _unwrap(input)
-    # torch's avg_pool2d fails indexing dim -3 of a smaller input: an IndexError.
-    check_spatial_input(x, n, fn, error=IndexError if n == 2 and x.ndim < 3 else RuntimeError)
-    kernel, stride, padding, dilation, out = _window_args(x, n, fn, kernel_size, stride, padding, 1, ceil_mode)
-    if divisor_override is not None and divisor_override == 0:
-        raise RuntimeError("divisor must be not zero")
+@partial(jax.jit, static_argnames=("kernel", "stride", "padding", "out", "count_include_pad", "divisor_override"))
+def _avg_pool_kernel(x, *, kernel, stride, padding, out, count_include_pad, divisor_override):
+    n = len(kernel)
     ones = (1,) * (x.ndim - n)
     acc = _accumulation_dtype(x.dtype)
     sums = lax.reduce_window(
-        x.astype(acc), jnp.zeros((), acc), lax.add, ones + kernel, ones + stride,
-        _window_padding(x, n, kernel, stride, padding, dilation, out),
+        x.astype(acc), np.zeros((), acc), lax.add, ones + kernel, ones + stride,
+        _window_padding(x, n, kernel, stride, padding, (1,) * n, out),
     )
     if divisor_override is not None:
         divisor = np.asarray(divisor_override)
     else:
-        geometry = zip(x.shape[-n:], kernel, stride, padding, out, strict=True)
-        counts = [_window_counts(*args, count_include_pad) for args in geometry]
-        divisor = functools.reduce(np.multiply.outer, counts)
+        geometry = zip(x.shape[x.ndim - n:], kernel, stride, padding, out, strict=True)
+        divisor = functools.reduce(np.multiply.outer, [_window_counts(*args, count_include_pad) for args in geometry])
     if jnp.issubdtype(acc, jnp.integer):  # torch divides integers truncating toward zero
         return lax.div(sums, jnp.broadcast_to(jnp.asarray(divisor, acc), sums.shape))
     return (sums / jnp.asarray(divisor, acc)).astype(x.dtype)
+
+
+def _check_avg_input(x, n: int, fn: str) -> None:
+    # torch's avg_pool2d (and lp_pool2d on it) fails indexing dim -3 of a smaller input: an IndexError.
+    check_spatial_input(x, n, fn, error=IndexError if n == 2 and x.ndim < 3 else RuntimeError)
+
+
+def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, n: int):
+    fn = f"avg_pool{n}d"
+    x = _unwrap(input)
+    _check_avg_input(x, n, fn)
+    kernel, stride, padding, _, out = _window_args(x, n, fn, kernel_size, stride, padding, 1, ceil_mode)
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    return _avg_pool_kernel(x, kernel=kernel, stride=stride, padding=padding, out=out,
+                            count_include_pad=bool(count_include_pad), divisor_override=divisor_override)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
@@ -306,18 +337,27 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 3)
 
 
+@partial(jax.jit, static_argnames=("norm_type", "kernel", "stride", "out"))
+def _lp_pool_kernel(x, *, norm_type, kernel, stride, out):
+    mean = _avg_pool_kernel(x ** norm_type, kernel=kernel, stride=stride, padding=(0,) * len(kernel), out=out,
+                            count_include_pad=True, divisor_override=None)
+    total = mean * math.prod(kernel)
+    # torch's sign(s) * relu(|s|) is s with a zero gradient where s == 0, where the root's is infinite.
+    nonzero = total != 0
+    root = jnp.where(nonzero, total, 1) ** (1.0 / norm_type)
+    return jnp.where(nonzero, root, jnp.zeros((), total.dtype) ** (1.0 / norm_type))
+
+
 def _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, n: int):
     x = _unwrap(input)
     if norm_type == float("inf"):
         return _max_pool(jnp.abs(x), kernel_size, stride, 0, 1, ceil_mode, False, n)
     if norm_type == -float("inf"):
         return -_max_pool(-jnp.abs(x), kernel_size, stride, 0, 1, ceil_mode, False, n)
-    mean = _avg_pool(x ** norm_type, kernel_size, stride, 0, ceil_mode, True, None, n)
-    total = mean * math.prod(expand(kernel_size, n, "kernel_size", f"lp_pool{n}d"))
-    # torch's sign(s) * relu(|s|) is s with a zero gradient where s == 0, where the root's is infinite.
-    nonzero = total != 0
-    root = jnp.where(nonzero, total, 1) ** (1.0 / norm_type)
-    return jnp.where(nonzero, root, jnp.zeros((), total.dtype) ** (1.0 / norm_type))
+    fn = f"lp_pool{n}d"
+    _check_avg_input(x, n, fn)
+    kernel, stride, _, _, out = _window_args(x, n, fn, kernel_size, stride, 0, 1, ceil_mode)
+    return _lp_pool_kernel(x, norm_type=norm_type, kernel=kernel, stride=stride, out=out)
 
 
 def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
@@ -357,12 +397,11 @@ def _adaptive_args(x, output_size, n: int, fn: str) -> tuple[int, ...]:
     return sizes
 
 
-def _adaptive_avg_pool(input, output_size, n: int) -> jax.Array:
-    fn = f"adaptive_avg_pool{n}d"
-    x = _unwrap(input)
-    out = _adaptive_args(x, output_size, n, fn)
-    matrices = []
-    for size, o in zip(x.shape[-n:], out, strict=True):
+@partial(jax.jit, static_argnames=("out",))
+def _adaptive_avg_pool_kernel(x, *, out):
+    n = len(out)
+    matrices = []  # (out, in) per dim: row i averages window i
+    for size, o in zip(x.shape[x.ndim - n:], out, strict=True):
         start, end = _adaptive_bounds(size, o)
         position = np.arange(size)
         inside = (position >= start[:, None]) & (position < end[:, None])
@@ -374,15 +413,23 @@ def _adaptive_avg_pool(input, output_size, n: int) -> jax.Array:
     return y.astype(x.dtype)
 
 
-def _adaptive_max_pool(input, output_size, return_indices, n: int):
-    fn = f"adaptive_max_pool{n}d"
-    x = _unwrap(input)
-    out = _adaptive_args(x, output_size, n, fn)
+@partial(jax.jit, static_argnames=("out",))
+def _adaptive_max_pool_kernel(x, *, out):
+    n = len(out)
     if 0 in out:
         shape = x.shape[:x.ndim - n] + out
-        y, indices = jnp.zeros(shape, x.dtype), jnp.zeros(shape, index_dtype())
-    else:
-        y, indices = _window_max(x, [_adaptive_windows(size, o) for size, o in zip(x.shape[-n:], out, strict=True)])
+        return jnp.zeros(shape, x.dtype), jnp.zeros(shape, index_dtype())
+    return _window_max(x, [_adaptive_windows(size, o) for size, o in zip(x.shape[x.ndim - n:], out, strict=True)])
+
+
+def _adaptive_avg_pool(input, output_size, n: int) -> jax.Array:
+    x = _unwrap(input)
+    return _adaptive_avg_pool_kernel(x, out=_adaptive_args(x, output_size, n, f"adaptive_avg_pool{n}d"))
+
+
+def _adaptive_max_pool(input, output_size, return_indices, n: int):
+    x = _unwrap(input)
+    y, indices = _adaptive_max_pool_kernel(x, out=_adaptive_args(x, output_size, n, f"adaptive_max_pool{n}d"))
     return (y, indices) if return_indices else y
 
 
@@ -479,17 +526,45 @@ def _max_unpool(input, indices, kernel_size, stride, padding, output_size, n: in
     kernel = expand(kernel_size, n, "kernel_size", fn)
     stride = kernel if stride is None else expand(stride, n, "stride", fn)
     out = _unpool_output_size(x, kernel, stride, expand(padding, n, "padding", fn), output_size)
-    plane = math.prod(out)
     if not isinstance(idx, jax.core.Tracer) and idx.size:
-        invalid = (idx < 0) | (idx >= plane)
-        if bool(invalid.any()):
-            raise RuntimeError(f"Found an invalid max index: {int(idx[invalid][0])} (output volumes are of size "
+        with jax.ensure_compile_time_eval():  # concrete indices are checked even inside a trace
+            found, index = _first_invalid_index(idx, plane=math.prod(out))
+        if found:
+            raise RuntimeError(f"Found an invalid max index: {int(index)} (output volumes are of size "
                                f"{'x'.join(map(str, out))})")
-    lead = x.shape[:x.ndim - n]
-    rows = math.prod(lead)
-    planes = jnp.zeros((rows, plane), x.dtype)
-    y = planes.at[jnp.arange(rows)[:, None], idx.reshape(rows, -1)].set(x.reshape(rows, -1), mode="drop")
-    return y.reshape(lead + out)
+    return _max_unpool_kernel(x, idx, out)
+
+
+@partial(jax.jit, static_argnames=("plane",))
+def _first_invalid_index(indices, *, plane):
+    """Whether an index lies outside ``[0, plane)``, and the first such index."""
+    invalid = ((indices < 0) | (indices >= plane)).reshape(-1)
+    return invalid.any(), indices.reshape(-1)[jnp.argmax(invalid)]
+
+
+def _scatter_to_planes(values, indices, out, add: bool):
+    lead = values.shape[:values.ndim - len(out)]
+    rows, columns = math.prod(lead), math.prod(values.shape[len(lead):])
+    values, indices = values.reshape(rows, columns), indices.reshape(rows, columns)
+    at = jnp.zeros((rows, math.prod(out)), values.dtype).at[jnp.arange(rows)[:, None], indices]
+    planes = at.add(values, mode="drop") if add else at.set(values, mode="drop")
+    return planes.reshape(lead + out)
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(2,))
+def _unpool(values, indices, out):
+    return _scatter_to_planes(values, indices, out, add=False)
+
+
+@_unpool.defjvp
+def _unpool_jvp(out, primals, tangents):
+    # torch's backward gives every value the gradient at its index, also where indices repeat
+    # (overlapping windows): the tangent map is the scatter-add, whose transpose is that gather.
+    values, indices = primals
+    return _unpool(values, indices, out), _scatter_to_planes(tangents[0], indices, out, add=True)
+
+
+_max_unpool_kernel = jax.jit(_unpool, static_argnums=(2,))
 
 
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None) -> jax.Array:

@@ -1,14 +1,28 @@
-"""Loss modules: thin holders of the options of the ``F`` losses."""
+"""Loss modules: thin holders of the options of the ``F`` losses (torch's names, signatures, defaults).
+
+Class weights (``weight``, ``pos_weight``) are buffers, so ``to()``, ``state_dict`` and
+``torchjax.compile`` see them. Every ``forward`` is one call into :mod:`torchjax.nn.functional`.
+"""
 
 from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
 
 import jax
 
 from .. import _reduction
 from .. import functional as F
+from ..parameter import _unwrap
+from .distance import PairwiseDistance
 from .module import Module
 
-__all__ = ["CrossEntropyLoss", "NLLLoss"]
+__all__ = [
+    "BCELoss", "BCEWithLogitsLoss", "CTCLoss", "CosineEmbeddingLoss", "CrossEntropyLoss", "GaussianNLLLoss",
+    "HingeEmbeddingLoss", "HuberLoss", "KLDivLoss", "L1Loss", "MSELoss", "MarginRankingLoss", "MultiLabelMarginLoss",
+    "MultiLabelSoftMarginLoss", "MultiMarginLoss", "NLLLoss", "NLLLoss2d", "PoissonNLLLoss", "SmoothL1Loss",
+    "SoftMarginLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss",
+]
 
 
 class _Loss(Module):
@@ -25,6 +39,72 @@ class _WeightedLoss(_Loss):
         self.register_buffer("weight", weight)
 
 
+# --------------------------------------------------------------------------- regression
+
+
+class L1Loss(_Loss):
+    """Mean absolute error ``|x - y|``; see :func:`F.l1_loss`.
+
+    Arguments:
+        reduction: 'none' | 'mean' | 'sum'; size_average / reduce are torch's deprecated forms.
+
+    Shape: input and target ``(*)``, the same shape (broadcasting warns); output scalar, or ``(*)`` for 'none'.
+    """
+
+    __constants__ = ["reduction"]
+
+    def forward(self, input: jax.Array, target: jax.Array) -> jax.Array:
+        return F.l1_loss(input, target, reduction=self.reduction)
+
+
+class MSELoss(_Loss):
+    """Mean squared error ``(x - y)²``; see :func:`F.mse_loss`. Shapes as :class:`L1Loss`."""
+
+    __constants__ = ["reduction"]
+
+    def forward(self, input: jax.Array, target: jax.Array) -> jax.Array:
+        return F.mse_loss(input, target, reduction=self.reduction)
+
+
+class SmoothL1Loss(_Loss):
+    """``0.5 d² / beta`` for ``|d| < beta``, else ``|d| - 0.5 beta``; see :func:`F.smooth_l1_loss`.
+
+    Arguments:
+        beta: where the loss turns from quadratic to linear (>= 0; 0 gives the L1 loss).
+    """
+
+    __constants__ = ["reduction"]
+
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.beta = beta
+
+    def forward(self, input: jax.Array, target: jax.Array) -> jax.Array:
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(_Loss):
+    """``0.5 d²`` for ``|d| < delta``, else ``delta (|d| - 0.5 delta)``; see :func:`F.huber_loss`.
+
+    Arguments:
+        delta: where the loss turns from quadratic to linear (> 0).
+    """
+
+    __constants__ = ["reduction", "delta"]
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        if not isinstance(delta, (float, int)):
+            raise TypeError(f"delta must be a float or int, got: {type(delta)}")
+        super().__init__(reduction=reduction)
+        self.delta = delta
+
+    def forward(self, input: jax.Array, target: jax.Array) -> jax.Array:
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+# --------------------------------------------------------------------------- classification
+
+
 class NLLLoss(_WeightedLoss):
     """Negative log-likelihood of class indices under log-probabilities; see :func:`F.nll_loss`.
 
@@ -32,6 +112,8 @@ class NLLLoss(_WeightedLoss):
         weight: per-class rescaling ``(C,)`` (a buffer, so ``to()`` and ``state_dict`` see it).
         ignore_index: target value that contributes nothing (and no weight to the mean).
         reduction: 'none' | 'mean' | 'sum'; size_average / reduce are torch's deprecated forms.
+
+    Shape: input ``(N, C)``, ``(C)`` or ``(N, C, d1, ..., dK)``; target ``(N)``, ``()`` or ``(N, d1, ..., dK)``.
     """
 
     __constants__ = ["ignore_index", "reduction"]
@@ -45,6 +127,20 @@ class NLLLoss(_WeightedLoss):
         return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
 
 
+class NLLLoss2d(NLLLoss):
+    """Deprecated alias of :class:`NLLLoss` (warns ``FutureWarning`` when constructed, as torch)."""
+
+    def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
+                 reduction: str = "mean") -> None:
+        warnings.warn(
+            "`NLLLoss2d` has been deprecated. Please use `NLLLoss` instead as a drop-in replacement and see "
+            "https://pytorch.org/docs/main/nn.html#torch.nn.NLLLoss for more details.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        super().__init__(weight, size_average, ignore_index, reduce, reduction)
+
+
 class CrossEntropyLoss(_WeightedLoss):
     """Cross entropy of logits against class indices or class probabilities; see :func:`F.cross_entropy`.
 
@@ -53,6 +149,9 @@ class CrossEntropyLoss(_WeightedLoss):
         ignore_index: class-index target value that contributes nothing.
         reduction: 'none' | 'mean' | 'sum'.
         label_smoothing: in [0, 1]; mixes the target with the uniform distribution.
+
+    Shape: input ``(N, C)``, ``(C)`` or ``(N, C, d1, ..., dK)``; target class indices shaped like the
+    input without ``C``, or probabilities shaped like the input.
     """
 
     __constants__ = ["ignore_index", "reduction", "label_smoothing"]
@@ -66,3 +165,279 @@ class CrossEntropyLoss(_WeightedLoss):
     def forward(self, input: jax.Array, target: jax.Array) -> jax.Array:
         return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
                                reduction=self.reduction, label_smoothing=self.label_smoothing)
+
+
+class BCELoss(_WeightedLoss):
+    """Binary cross entropy of probabilities (logs clamped at -100); see :func:`F.binary_cross_entropy`.
+
+    Arguments:
+        weight: rescaling that broadcasts to the input's shape.
+
+    Shape: input and target ``(*)``, the same shape, with values in [0, 1].
+    """
+
+    __constants__ = ["reduction"]
+
+    def forward(self, input: jax.Array, target: jax.Array) -> jax.Array:
+        return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Sigmoid and binary cross entropy in one stable step; see :func:`F.binary_cross_entropy_with_logits`.
+
+    Arguments:
+        weight: rescaling that broadcasts to the input's shape.
+        pos_weight: weight of the positive class, broadcast against the target (``(C,)`` for ``(N, C)``).
+    """
+
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean",
+                 pos_weight=None) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.register_buffer("weight", weight)
+        self.register_buffer("pos_weight", pos_weight)
+
+    def forward(self, input: jax.Array, target: jax.Array) -> jax.Array:
+        return F.binary_cross_entropy_with_logits(input, target, self.weight, pos_weight=self.pos_weight,
+                                                  reduction=self.reduction)
+
+
+class SoftMarginLoss(_Loss):
+    """Two-class logistic loss ``log(1 + exp(-y x))``; see :func:`F.soft_margin_loss`."""
+
+    __constants__ = ["reduction"]
+
+    def forward(self, input: jax.Array, target: jax.Array) -> jax.Array:
+        return F.soft_margin_loss(input, target, reduction=self.reduction)
+
+
+class MultiLabelSoftMarginLoss(_WeightedLoss):
+    """Multi-label one-versus-all logistic loss; see :func:`F.multilabel_soft_margin_loss`.
+
+    Shape: input and target ``(N, C)`` or ``(C)``; output ``(N)`` / ``()`` for 'none'.
+    """
+
+    __constants__ = ["reduction"]
+
+    def forward(self, input: jax.Array, target: jax.Array) -> jax.Array:
+        return F.multilabel_soft_margin_loss(input, target, weight=self.weight, reduction=self.reduction)
+
+
+class MultiLabelMarginLoss(_Loss):
+    """Multi-label hinge loss over the target classes listed before the first -1;
+    see :func:`F.multilabel_margin_loss`. Shape: input and integer target ``(N, C)`` or ``(C)``."""
+
+    __constants__ = ["reduction"]
+
+    def forward(self, input: jax.Array, target: jax.Array) -> jax.Array:
+        return F.multilabel_margin_loss(input, target, reduction=self.reduction)
+
+
+class MultiMarginLoss(_WeightedLoss):
+    """Multi-class hinge loss; see :func:`F.multi_margin_loss`.
+
+    Arguments:
+        p: 1 or 2, the power of each hinge term.
+        margin: the margin (default 1).
+        weight: per-class rescaling ``(C,)``, one-dimensional.
+    """
+
+    __constants__ = ["p", "margin", "reduction"]
+
+    def __init__(self, p: int = 1, margin: float = 1.0, weight=None, size_average=None, reduce=None,
+                 reduction: str = "mean") -> None:
+        super().__init__(weight, size_average, reduce, reduction)
+        if p != 1 and p != 2:
+            raise ValueError("only p == 1 and p == 2 supported")
+        if weight is not None and _unwrap(weight).ndim != 1:
+            raise ValueError(f"MultiMarginLoss: expected weight to be None or 1D tensor, got "
+                             f"{_unwrap(weight).ndim}D instead")
+        self.p = p
+        self.margin = margin
+
+    def forward(self, input: jax.Array, target: jax.Array) -> jax.Array:
+        return F.multi_margin_loss(input, target, p=self.p, margin=self.margin, weight=self.weight,
+                                   reduction=self.reduction)
+
+
+# --------------------------------------------------------------------------- embeddings and ranking
+
+
+class HingeEmbeddingLoss(_Loss):
+    """``x`` for ``y = 1``, ``max(0, margin - x)`` for ``y = -1``; see :func:`F.hinge_embedding_loss`."""
+
+    __constants__ = ["margin", "reduction"]
+
+    def __init__(self, margin: float = 1.0, size_average=None, reduce=None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input: jax.Array, target: jax.Array) -> jax.Array:
+        return F.hinge_embedding_loss(input, target, margin=self.margin, reduction=self.reduction)
+
+
+class CosineEmbeddingLoss(_Loss):
+    """``1 - cos`` for ``y = 1``, ``max(0, cos - margin)`` for ``y = -1``; see :func:`F.cosine_embedding_loss`.
+
+    Shape: inputs ``(N, D)`` and target ``(N)``, or ``(D)`` and ``()``.
+    """
+
+    __constants__ = ["margin", "reduction"]
+
+    def __init__(self, margin: float = 0.0, size_average=None, reduce=None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input1: jax.Array, input2: jax.Array, target: jax.Array) -> jax.Array:
+        return F.cosine_embedding_loss(input1, input2, target, margin=self.margin, reduction=self.reduction)
+
+
+class MarginRankingLoss(_Loss):
+    """``max(0, -y (x1 - x2) + margin)``; see :func:`F.margin_ranking_loss`."""
+
+    __constants__ = ["margin", "reduction"]
+
+    def __init__(self, margin: float = 0.0, size_average=None, reduce=None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input1: jax.Array, input2: jax.Array, target: jax.Array) -> jax.Array:
+        return F.margin_ranking_loss(input1, input2, target, margin=self.margin, reduction=self.reduction)
+
+
+class TripletMarginLoss(_Loss):
+    """``max(0, margin + d(a, p) - d(a, n))`` with the ``p``-norm distance; see :func:`F.triplet_margin_loss`.
+
+    Arguments:
+        margin: > 0. p: the norm's degree. eps: added to the differences. swap: use ``min(d(a, n), d(p, n))``.
+
+    Shape: anchor, positive, negative ``(N, D)`` or ``(D)``.
+    """
+
+    __constants__ = ["margin", "p", "eps", "swap", "reduction"]
+
+    def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6, swap: bool = False,
+                 size_average=None, reduce=None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        if margin <= 0:
+            raise ValueError(f"TripletMarginLoss: expected margin to be greater than 0, got {margin} instead")
+        self.margin = margin
+        self.p = p
+        self.eps = eps
+        self.swap = swap
+
+    def forward(self, anchor: jax.Array, positive: jax.Array, negative: jax.Array) -> jax.Array:
+        return F.triplet_margin_loss(anchor, positive, negative, margin=self.margin, p=self.p, eps=self.eps,
+                                     swap=self.swap, reduction=self.reduction)
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    """:class:`TripletMarginLoss` with any ``distance_function(x1, x2)``; the default is a
+    :class:`PairwiseDistance` submodule, as in torch. See :func:`F.triplet_margin_with_distance_loss`."""
+
+    __constants__ = ["margin", "swap", "reduction"]
+
+    def __init__(self, *, distance_function: Callable | None = None, margin: float = 1.0, swap: bool = False,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average=None, reduce=None, reduction=reduction)
+        if margin <= 0:
+            raise ValueError(
+                f"TripletMarginWithDistanceLoss: expected margin to be greater than 0, got {margin} instead"
+            )
+        self.distance_function = distance_function if distance_function is not None else PairwiseDistance()
+        self.margin = margin
+        self.swap = swap
+
+    def forward(self, anchor: jax.Array, positive: jax.Array, negative: jax.Array) -> jax.Array:
+        return F.triplet_margin_with_distance_loss(anchor, positive, negative,
+                                                   distance_function=self.distance_function, margin=self.margin,
+                                                   swap=self.swap, reduction=self.reduction)
+
+
+# --------------------------------------------------------------------------- distributions
+
+
+class KLDivLoss(_Loss):
+    """Pointwise KL divergence of log-probabilities; see :func:`F.kl_div`.
+
+    Arguments:
+        reduction: 'none' | 'batchmean' (the true KL divergence) | 'sum' | 'mean' (warns, as torch).
+        log_target: whether the target is given as log-probabilities.
+    """
+
+    __constants__ = ["reduction"]
+
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean", log_target: bool = False) -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.log_target = log_target
+
+    def forward(self, input: jax.Array, target: jax.Array) -> jax.Array:
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+
+class PoissonNLLLoss(_Loss):
+    """Poisson negative log-likelihood; see :func:`F.poisson_nll_loss`.
+
+    Arguments:
+        log_input: the input is the log of the rate. full: add the Stirling term.
+        eps: keeps ``log(x + eps)`` finite when ``log_input`` is False.
+    """
+
+    __constants__ = ["log_input", "full", "eps", "reduction"]
+
+    def __init__(self, log_input: bool = True, full: bool = False, size_average=None, eps: float = 1e-8,
+                 reduce=None, reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.log_input = log_input
+        self.full = full
+        self.eps = eps
+
+    def forward(self, log_input: jax.Array, target: jax.Array) -> jax.Array:
+        return F.poisson_nll_loss(log_input, target, log_input=self.log_input, full=self.full, eps=self.eps,
+                                  reduction=self.reduction)
+
+
+class GaussianNLLLoss(_Loss):
+    """Gaussian negative log-likelihood with predicted variances; see :func:`F.gaussian_nll_loss`.
+
+    Arguments:
+        full: include the constant ``0.5 log 2 pi``. eps: the variances' lower clamp (value only).
+
+    Shape: input and target ``(N, *)`` or ``(*)``; var like the input, or with one dimension of size 1,
+    or without the last dimension, or a float.
+    """
+
+    __constants__ = ["full", "eps", "reduction"]
+
+    def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean") -> None:
+        super().__init__(None, None, reduction)
+        self.full = full
+        self.eps = eps
+
+    def forward(self, input: jax.Array, target: jax.Array, var) -> jax.Array:
+        return F.gaussian_nll_loss(input, target, var, full=self.full, eps=self.eps, reduction=self.reduction)
+
+
+# --------------------------------------------------------------------------- sequences
+
+
+class CTCLoss(_Loss):
+    """Connectionist Temporal Classification loss; see :func:`F.ctc_loss`.
+
+    Arguments:
+        blank: the blank label. reduction: 'mean' divides each loss by its target length first.
+        zero_infinity: impossible alignments (input too short) give 0 loss and 0 gradient.
+
+    Shape: log_probs ``(T, N, C)`` or ``(T, C)``; targets ``(N, S)`` or ``(sum(target_lengths))``;
+    input_lengths and target_lengths ``(N)`` or ``()``, arrays or tuples of ints.
+    """
+
+    __constants__ = ["blank", "reduction"]
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False) -> None:
+        super().__init__(reduction=reduction)
+        self.blank = blank
+        self.zero_infinity = zero_infinity
+
+    def forward(self, log_probs: jax.Array, targets: jax.Array, input_lengths, target_lengths) -> jax.Array:
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction,
+                          self.zero_infinity)

@@ -1156,8 +1156,10 @@ class Module:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset gradients: to None (default) or to zeros."""
         for p in self.parameters():
-            if p.grad is not None:
-                p.grad = None if set_to_none else jnp.zeros_like(p.grad)
+            if set_to_none:
+                p.grad = None  # written without being read: a compiled step then needs no old grads
+            elif p.grad is not None:
+                p.grad = jnp.zeros_like(p.grad)
 
     def share_memory(self) -> Module:
         """No-op kept for porting: JAX arrays are immutable and shared freely."""
