@@ -120,12 +120,14 @@ def train(epochs: int = 20, batch_size: int = 64, lr: float = 2e-3, seed: int = 
     last = min(epochs, stop_after) if stop_after is not None else epochs
     for epoch in range(start_epoch, last):
         seen, epoch_start, losses = 0, time.perf_counter(), []
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{epochs}", leave=False, disable=not progress)
-        for images, labels in bar:
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{epochs}", leave=False, disable=not progress, mininterval=0.5)
+        for step, (images, labels) in enumerate(bar):
             loss = train_step(model, optimizer, images, labels)
             losses.append(loss)
             seen += images.shape[0]
-            bar.set_postfix(loss=f"{float(loss):.4f}", samples_per_s=f"{seen / (time.perf_counter() - epoch_start):.0f}")
+            if step % 5 == 0:  # reading the loss waits for the device: not on every step
+                rate = seen / (time.perf_counter() - epoch_start)
+                bar.set_postfix(loss=f"{float(loss):.4f}", samples_per_s=f"{rate:.0f}", refresh=False)
         scheduler.step()
         history.append(float(jnp.mean(jnp.stack(losses))))
         accuracy = evaluate(model, test_x, test_y)

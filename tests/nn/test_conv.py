@@ -50,7 +50,8 @@ def _random_configs(count: int, seed: int = 0) -> list:
         kwargs = dict(stride=stride, padding=tuple(int(p) for p in rng.integers(0, 3, 2)), dilation=dilation,
                       groups=groups, bias=bool(rng.integers(2)))
         if name.startswith("ConvTranspose"):
-            kwargs["output_padding"] = tuple(int(rng.integers(0, max(s, d))) for s, d in zip(stride, dilation, strict=True))
+            limits = [max(s, d) for s, d in zip(stride, dilation, strict=True)]
+            kwargs["output_padding"] = tuple(int(rng.integers(0, limit)) for limit in limits)
         else:
             kwargs["padding_mode"] = str(rng.choice(["zeros", "reflect", "replicate", "circular"]))
         configs.append((name, args, kwargs, (2, args[0], 6, 7)))

@@ -251,9 +251,12 @@ CASES = [
      lambda L, a, r: L.triplet_margin_with_distance_loss(*a, distance_function=_cosine_distance(L), margin=0.8,
                                                          swap=True, reduction=r), (0, 1, 2), ALL, None),
     ("nll_kdim", [np.log(_softmax(_normal(3, C, 2, 2), axis=1)), RNG.integers(0, C, (3, 2, 2)), _uniform(C, low=.5)],
-     lambda L, a, r: L.nll_loss(a[0], a[1], weight=a[2], ignore_index=2, reduction=r), (0,), ALL, (0, 0, None)),
+     lambda L, a, r: L.nll_loss(a[0], a[1], weight=a[2], ignore_index=2, reduction=r), (0,), ALL, None),
     ("cross_entropy_kdim_probabilities", [_normal(3, C, 2), _softmax(_normal(3, C, 2), axis=1)],
-     lambda L, a, r: L.cross_entropy(*a, label_smoothing=0.2, reduction=r), (0, 1), ALL, (0, 0)),
+     lambda L, a, r: L.cross_entropy(*a, label_smoothing=0.2, reduction=r), (0, 1), ALL, None),
+    ("cross_entropy_weight_smoothing", [_normal(N, C), RNG.integers(0, C, N), _uniform(C, low=0.5)],
+     lambda L, a, r: L.cross_entropy(a[0], a[1], weight=a[2], label_smoothing=0.3, reduction=r), (0,),
+     ("none", "sum"), (0, 0, None)),
 ]
 CASE_IDS = [case[0] for case in CASES]
 
@@ -265,37 +268,57 @@ def _as_lib(arrays, lib, grads=()):
     return [convert(a) for a in arrays]
 
 
+def _ours_for_every_reduction(call, arrays, grads, reductions):
+    """Our values and gradients for every reduction, in one jitted program (one XLA compile per case:
+    compiles, not arithmetic, dominate these tiny tests). Eager calls are covered by the module tests."""
+    def run(*args):
+        results = {}
+        for reduction in reductions:
+            def total(*diff, reduction=reduction):
+                full = list(args)
+                for i, value in zip(grads, diff, strict=True):
+                    full[i] = value
+                return call(F, full, reduction).sum()
+
+            results[reduction] = (call(F, list(args), reduction),
+                                  jax.grad(total, argnums=tuple(range(len(grads))))(*(args[i] for i in grads)))
+        return results
+
+    return jax.jit(run)(*_as_lib(arrays, "torchjax"))
+
+
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_loss_values_and_gradients_match_torch(case):
     name, arrays, call, grads, reductions, _ = case
+    ours = _ours_for_every_reduction(call, arrays, grads, reductions)
     for reduction in reductions:
         theirs = _as_lib(arrays, "torch", grads)
         expected = call(torch.nn.functional, theirs, reduction)
         expected.sum().backward()
-        ours = _as_lib(arrays, "torchjax")
-        assert_close(call(F, ours, reduction), expected)
-
-        def total(*diff, reduction=reduction):
-            args = list(ours)
-            for i, value in zip(grads, diff, strict=True):
-                args[i] = value
-            return call(F, args, reduction).sum()
-
-        got = jax.grad(total, argnums=tuple(range(len(grads))))(*(ours[i] for i in grads))
+        value, got = ours[reduction]
+        assert_close(value, expected)
         for i, g in zip(grads, got, strict=True):
             assert_close(g, theirs[i].grad, atol=2e-5, rtol=2e-5)
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c[5] is not None], ids=[c[0] for c in CASES if c[5]])
+VMAP_CASES = [c for c in CASES if c[5] is not None]
+
+
+@pytest.mark.parametrize("case", VMAP_CASES, ids=[c[0] for c in VMAP_CASES])
 def test_loss_under_vmap_is_per_example(case):
     """vmap over the batch with reduction='none' gives the batched result (and, for 'sum', its sum)."""
     name, arrays, call, _, _, in_axes = case
     ours = _as_lib(arrays, "torchjax")
-    batched = call(F, ours, "none")
-    mapped = jax.vmap(lambda *a: call(F, list(a), "none"), in_axes=in_axes)(*ours)
+
+    @jax.jit
+    def run(*args):
+        per_example = jax.vmap(lambda *a: call(F, list(a), "none"), in_axes=in_axes)(*args)
+        per_example_sum = jax.vmap(lambda *a: call(F, list(a), "sum"), in_axes=in_axes)(*args)
+        return per_example, per_example_sum.sum(), call(F, list(args), "none"), call(F, list(args), "sum")
+
+    mapped, mapped_sum, batched, batched_sum = run(*ours)
     assert_close(mapped, batched)
-    per_example_sum = jax.vmap(lambda *a: call(F, list(a), "sum"), in_axes=in_axes)(*ours)
-    assert_close(per_example_sum.sum(), call(F, ours, "sum"), atol=1e-4)
+    assert_close(mapped_sum, batched_sum, atol=1e-4)
 
 
 # Each module: (class name, constructor kwargs with arrays as numpy, forward inputs).
@@ -409,6 +432,21 @@ def _extremes():
     return logits, np.array([1.0, 0.0, 1.0, 0.0, 0.5, 1.0, 0.0], np.float32)
 
 
+EXTREME_CALLS = [
+    lambda L, T, x, y: L.binary_cross_entropy_with_logits(x, y, pos_weight=T(np.full(7, 2.5, np.float32)),
+                                                          reduction="none"),
+    lambda L, T, x, y: L.binary_cross_entropy_with_logits(x, y, reduction="none"),
+    lambda L, T, x, y: L.multilabel_soft_margin_loss(x[None], y[None], reduction="none"),
+    lambda L, T, x, y: L.cross_entropy(x[None], y[None] / y.sum(), reduction="none"),
+    lambda L, T, x, y: L.cross_entropy(x.reshape(1, 7), T(np.array([2])), reduction="sum"),
+    lambda L, T, x, y: L.cross_entropy(x.reshape(1, 7), T(np.array([3])), label_smoothing=0.1),
+    lambda L, T, x, y: L.kl_div(x / 100, y, reduction="sum"),
+    lambda L, T, x, y: L.kl_div(x, x / 100, reduction="sum", log_target=True),
+    lambda L, T, x, y: L.poisson_nll_loss(x / 1000, y, reduction="none"),
+    lambda L, T, x, y: L.gaussian_nll_loss(x, y, T(np.zeros(7, np.float32)), reduction="none"),
+]
+
+
 def test_extreme_values_are_finite_and_match_torch():
     logits, labels = _extremes()
     # BCE at probabilities exactly 0 and 1: torch's -100 log clamp and its gradients (+-1e12, inf for target).
@@ -416,31 +454,26 @@ def test_extreme_values_are_finite_and_match_torch():
     pt, lt = torch.tensor(probs, requires_grad=True), torch.tensor(labels, requires_grad=True)
     expected = torch.nn.functional.binary_cross_entropy(pt, lt, reduction="none")
     expected.sum().backward()
-    bce = lambda p, y: F.binary_cross_entropy(p, y, reduction="none")  # noqa: E731
+
+    def bce(p, y):
+        return F.binary_cross_entropy(p, y, reduction="none")
+
     assert_close(bce(jnp.asarray(probs), jnp.asarray(labels)), expected)
     gp, gy = jax.grad(lambda p, y: bce(p, y).sum(), argnums=(0, 1))(jnp.asarray(probs), jnp.asarray(labels))
     assert_close(gp, pt.grad, rtol=1e-4)
     assert_close(gy, lt.grad, rtol=1e-4)
-    pos_weight = np.full(7, 2.5, np.float32)
-    for call in [
-        lambda L, x, y: L.binary_cross_entropy_with_logits(x, y, pos_weight=L.__tensor(pos_weight), reduction="none"),
-        lambda L, x, y: L.binary_cross_entropy_with_logits(x, y, reduction="none"),
-        lambda L, x, y: L.multilabel_soft_margin_loss(x[None], y[None], reduction="none"),
-        lambda L, x, y: L.cross_entropy(x[None], y[None] / y.sum(), reduction="none"),
-        lambda L, x, y: L.cross_entropy(x.reshape(1, 7), L.__tensor(np.array([2])), reduction="sum"),
-        lambda L, x, y: L.cross_entropy(x.reshape(1, 7), L.__tensor(np.array([3])), label_smoothing=0.1),
-        lambda L, x, y: L.kl_div(x / 100, y, reduction="sum"),
-        lambda L, x, y: L.poisson_nll_loss(x / 10, y, reduction="none"),
-    ]:
-        torch.nn.functional.__tensor = torch.tensor
-        F.__tensor = jnp.asarray
+
+    @jax.jit
+    def ours(x, y):
+        return [(call(F, jnp.asarray, x, y), jax.grad(lambda x, call=call: call(F, jnp.asarray, x, y).sum())(x))
+                for call in EXTREME_CALLS]
+
+    for call, (value, grad) in zip(EXTREME_CALLS, ours(jnp.asarray(logits), jnp.asarray(labels)), strict=True):
         xt = torch.tensor(logits, requires_grad=True)
-        expected = call(torch.nn.functional, xt, torch.tensor(labels))
+        expected = call(torch.nn.functional, torch.tensor, xt, torch.tensor(labels))
         expected.sum().backward()
-        ours = call(F, jnp.asarray(logits), jnp.asarray(labels))
-        grad = jax.grad(lambda x, call=call: call(F, x, jnp.asarray(labels)).sum())(jnp.asarray(logits))
-        assert np.isfinite(to_numpy(ours)).all() and np.isfinite(to_numpy(grad)).all()
-        assert_close(ours, expected)
+        assert np.isfinite(to_numpy(value)).all() and np.isfinite(to_numpy(grad)).all()
+        assert_close(value, expected)
         assert_close(grad, xt.grad)
 
 
@@ -457,7 +490,8 @@ def test_soft_margin_is_finite_where_torch_overflows():
     finite = np.isfinite(to_numpy(expected))
     assert_close(np.asarray(ours)[finite], to_numpy(expected)[finite].astype(np.float32), rtol=1e-6)
     assert np.isfinite(np.asarray(ours)).all()
-    assert_close(grad, xt.grad.numpy().astype(np.float32))
+    assert np.isfinite(np.asarray(grad)).all()
+    assert_close(np.asarray(grad)[finite], xt.grad.numpy()[finite].astype(np.float32))
 
 
 def test_kinks_take_torchs_gradient():
@@ -593,10 +627,12 @@ def _torch_ctc(log_probs, targets, il, tl, **kwargs):
 
 
 def _our_ctc(log_probs, targets, il, tl, **kwargs):
-    def loss(lp):
-        return F.ctc_loss(lp, jnp.asarray(targets), jnp.asarray(il), jnp.asarray(tl), **kwargs)
+    """Value and gradient in one jitted program; the lengths are traced."""
+    def loss(lp, t, i, k):
+        return F.ctc_loss(lp, t, i, k, **kwargs)
 
-    return loss(jnp.asarray(log_probs)), jax.grad(lambda lp: loss(lp).sum())(jnp.asarray(log_probs))
+    run = jax.jit(lambda *a: (loss(*a), jax.grad(lambda lp: loss(lp, *a[1:]).sum())(a[0])))
+    return run(*(jnp.asarray(a) for a in (log_probs, targets, il, tl)))
 
 
 @pytest.mark.parametrize("kwargs", [
@@ -637,7 +673,8 @@ def test_ctc_target_formats_and_length_types_agree():
         lp, jnp.asarray(il), jnp.asarray(tl))
     assert_close(grad, expected_grad, rtol=1e-4, atol=1e-5)
     # Unbatched (T, C) and vmap over the batch axis of log_probs.
-    unbatched = F.ctc_loss(lp[:, 1], jnp.asarray(targets[1]), jnp.asarray(il[1]), jnp.asarray(tl[1]), reduction="none")
+    unbatched = F.ctc_loss(lp[:, 1], jnp.asarray(targets[1, :tl[1]]), jnp.asarray(il[1]), jnp.asarray(tl[1]),
+                           reduction="none")
     per_example = jax.vmap(lambda lp, t, i, k: F.ctc_loss(lp, t, i, k, reduction="none"), in_axes=(1, 0, 0, 0))(
         lp, jnp.asarray(targets), jnp.asarray(il), jnp.asarray(tl))
     none = F.ctc_loss(lp, jnp.asarray(targets), jnp.asarray(il), jnp.asarray(tl), reduction="none")
@@ -707,22 +744,26 @@ def test_adaptive_log_softmax_matches_torch(head_bias):
     xt = torch.tensor(x, requires_grad=True)
     expected = theirs(xt, torch.tensor(target))
     expected.loss.backward()
-    out = ours(jnp.asarray(x), jnp.asarray(target))
+    out = ours(jnp.asarray(x), jnp.asarray(target))  # eager, with the eager target check
     assert out._fields == ("output", "loss")
     assert_close(out.output, expected.output)
     assert_close(out.loss, expected.loss)
-    grads = torchjax.func.grad(lambda m, x: m(x, jnp.asarray(target)).loss)(ours, jnp.asarray(x))
+
+    @torchjax.compile
+    def everything(m, x, t):
+        grads, grad_x = torchjax.func.grad(lambda m, x: m(x, t).loss, argnums=(0, 1))(m, x)
+        single = m(x[1], t[1]).output
+        return m(x, t).loss, grads, grad_x, m.log_prob(x), m.predict(x), single
+
+    loss, grads, grad_x, log_prob, predicted, single = everything(ours, jnp.asarray(x), jnp.asarray(target))
+    assert_close(loss, expected.loss)
     for name, p in theirs.named_parameters():
         assert_close(grads[name], p.grad)
-    grad_x = jax.grad(lambda x: ours(x, jnp.asarray(target)).loss)(jnp.asarray(x))
     assert_close(grad_x, xt.grad)
-    assert_close(ours.log_prob(jnp.asarray(x)), theirs.log_prob(torch.tensor(x)))
-    np.testing.assert_array_equal(np.asarray(ours.predict(jnp.asarray(x))), to_numpy(theirs.predict(torch.tensor(x))))
-    compiled = torchjax.compile(lambda m, x, t: m(x, t))
-    assert_close(compiled(ours, jnp.asarray(x), jnp.asarray(target)).loss, expected.loss)
-    single = ours(jnp.asarray(x[1]), jnp.asarray(target[1]))
-    assert single.output.shape == ()
-    assert_close(single.output, expected.output[1])
+    assert_close(log_prob, theirs.log_prob(torch.tensor(x)))
+    np.testing.assert_array_equal(np.asarray(predicted), to_numpy(theirs.predict(torch.tensor(x))))
+    assert single.shape == ()
+    assert_close(single, expected.output[1])
 
 
 def test_adaptive_log_softmax_errors_match_torch():

@@ -51,7 +51,7 @@ CONFIGS = {
     "RMSprop-centered-momentum-maximize": {"lr": 0.005, "centered": True, "momentum": 0.5, "maximize": True},
     "Adagrad": {"lr": 0.1},
     "Adagrad-lr_decay-initial": {"lr": 0.1, "lr_decay": 0.05, "initial_accumulator_value": 0.5},
-    "Adagrad-wd-maximize": {"lr": 0.1, "weight_decay": 0.1, "maximize": True, "eps": 1e-6},
+    "Adagrad-wd-maximize": {"lr": 0.05, "weight_decay": 0.1, "maximize": True, "eps": 1e-6},
     "Adadelta": {},
     "Adadelta-wd-rho-maximize": {"lr": 0.5, "rho": 0.7, "weight_decay": 0.1, "maximize": True},
     "Adamax": {"lr": 0.01},

@@ -714,6 +714,8 @@ def _ctc_nll_bwd(blank, zero_infinity, residual, g):
     steps, batch, _ = log_probs.shape
     per_class = jnp.zeros_like(log_probs).at[:, jnp.arange(batch)[:, None], extended].add(occupancy)
     grad = (jnp.exp(log_probs) - per_class) * g[None, :, None]
+    impossible = jnp.isinf(nll)[None, :, None]
+    grad = jnp.where(impossible, jnp.nan, grad)  # torch's inf - inf, for every class
     active = jnp.arange(steps)[:, None] < input_lengths[None, :]
     if zero_infinity:
         active = active & ~jnp.isinf(nll)[None, :]

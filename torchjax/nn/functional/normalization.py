@@ -215,6 +215,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
 
     Shape: input ``(*, *normalized_shape)``; weight and bias ``normalized_shape``.
     """
+    if isinstance(normalized_shape, int):
+        raise TypeError("layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not int")
     x, weight, bias = _unwrap(input), _unwrap(weight), _unwrap(bias)
     axes = _check_normalized(x, _as_shape(normalized_shape), weight, bias, rms=False)
     acc = _opmath(x.dtype)
@@ -301,7 +303,7 @@ def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.7
 
 def _vector_norm(x: jax.Array, p: float, axis: int) -> jax.Array:
     """torch's ``norm(p, dim, keepdim=True)``, with a zero (not NaN) gradient at the zero vector."""
-    magnitude = jnp.abs(x)
+    magnitude = x * jnp.sign(x)  # |x| with torch's subgradient sgn(0) = 0 (jnp.abs takes 1)
     if p == math.inf:
         return jnp.max(magnitude, axis=axis, keepdims=True)
     if p == -math.inf:

@@ -218,7 +218,7 @@ def _max_pool_doc(n: int) -> str:
     Arguments:
         kernel_size: window size (an int or a {n}-sequence).
         stride: window step; default (None) ``kernel_size``.
-        padding: implicit ``-inf`` padding on both sides, at most half the effective kernel size.
+        padding: implicit ``-inf`` padding on both sides, at most half the kernel size.
         dilation: spacing between window elements.
         ceil_mode: round the output size up (a last partial window must start inside the input or
             the left padding).

@@ -56,7 +56,7 @@ _MAX_POOL_DOC = r"""{n}-D max pooling over ``(N, C, {dims})`` or ``(C, {dims})``
     Arguments:
         kernel_size: window size (an int or a {n}-tuple).
         stride: window step; default ``kernel_size``.
-        padding: implicit ``-inf`` padding on both sides, at most half the effective kernel size.
+        padding: implicit ``-inf`` padding on both sides, at most half the kernel size.
         dilation: spacing between window elements.
         return_indices: also return each maximum's flat index in its input plane (the first
             maximum on ties), for ``MaxUnpool{n}d``.
