@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ._device import as_dtype, check_dtype_supported, get_default_dtype, to_jax_device
 from .nn.parameter import _unwrap as _data
@@ -74,5 +75,6 @@ def empty(*size, dtype=None, device=None) -> jax.Array:
         raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
     dtype = get_default_dtype() if dtype is None else as_dtype(dtype)
     check_dtype_supported(dtype, "empty")
-    value = jnp.zeros(shape, dtype)
-    return value if device is None else jax.device_put(value, to_jax_device(device))
+    # Zeros made by NumPy and transferred: jnp.zeros would compile a kernel for every new shape.
+    value = np.zeros(shape, dtype)
+    return jax.device_put(value, None if device is None else to_jax_device(device))

@@ -32,6 +32,19 @@ _STATEFUL, _DYNAMIC, _STATIC = 0, 1, 2
 _DYNAMIC_SCALARS = (int, float, complex)
 
 
+_NESTED = -1
+_ARRAY_TYPES = frozenset({type(jnp.zeros(())), np.ndarray, int, float, complex})
+
+
+def _flat_kind(arg: Any) -> int:
+    """``_kind`` of a top-level argument, or ``_NESTED`` for containers that need flattening."""
+    if type(arg) in _ARRAY_TYPES:
+        return _DYNAMIC
+    if arg is None or isinstance(arg, tuple | list | dict):
+        return _NESTED
+    return _kind(arg)
+
+
 def _kind(leaf: Any) -> int:
     if _state.is_stateful(leaf):
         return _STATEFUL
@@ -57,7 +70,10 @@ class _Program:
                     leaves, dyn, stat, objs = [], iter(dynamic), iter(static), iter(stateful)
                     for kind in kinds:
                         leaves.append(next(objs) if kind == _STATEFUL else next(dyn) if kind == _DYNAMIC else next(stat))
-                    args, kwargs = jax.tree_util.tree_unflatten(treedef, leaves)
+                    if isinstance(treedef, int):
+                        args, kwargs = tuple(leaves), {}
+                    else:
+                        args, kwargs = jax.tree_util.tree_unflatten(treedef, leaves)
                     outer, _tracking.grad_access = _tracking.grad_access, {}
                     try:
                         out = fn(*args, **kwargs)
@@ -169,8 +185,12 @@ class CompiledFunction:
         static_args = ()
         if self.static_argnums or self.static_argnames:
             args, kwargs, static_args = self._split_static(args, kwargs)
-        leaves, treedef = jax.tree_util.tree_flatten((args, kwargs), is_leaf=_state.is_stateful)
-        kinds = tuple(map(_kind, leaves))
+        kinds = tuple(map(_flat_kind, args)) if not kwargs else (_NESTED,)
+        if _NESTED in kinds:
+            leaves, treedef = jax.tree_util.tree_flatten((args, kwargs), is_leaf=_state.is_stateful)
+            kinds = tuple(map(_kind, leaves))
+        else:  # the common case, every argument a leaf: no pytree flatten needed
+            leaves, treedef = args, len(args)
         stateful = [leaf for leaf, kind in zip(leaves, kinds, strict=True) if kind == _STATEFUL]
         dynamic = [leaf for leaf, kind in zip(leaves, kinds, strict=True) if kind == _DYNAMIC]
         static = tuple(leaf for leaf, kind in zip(leaves, kinds, strict=True) if kind == _STATIC)

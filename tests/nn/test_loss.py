@@ -63,8 +63,8 @@ def test_cross_entropy_values_and_gradients_match_torch(shape, options, probabil
     def ours(v):
         return F.cross_entropy(v, jnp.asarray(t), weight=None if weight is None else jnp.asarray(weight), **options)
 
-    np.testing.assert_allclose(np.asarray(ours(jnp.asarray(x))), to_numpy(out_t), rtol=1e-5, atol=1e-6)
-    grad = jax.grad(lambda v: ours(v).sum())(jnp.asarray(x))
+    value, grad = jax.jit(lambda v: (ours(v), jax.grad(lambda v: ours(v).sum())(v)))(jnp.asarray(x))
+    np.testing.assert_allclose(np.asarray(value), to_numpy(out_t), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.asarray(grad), to_numpy(xt.grad), rtol=1e-5, atol=1e-6)
     module = tnn.CrossEntropyLoss(weight=None if weight is None else jnp.asarray(weight), **options)
     compiled = torchjax.compile(lambda m, v, target: m(v, target))
@@ -441,7 +441,7 @@ EXTREME_CALLS = [
     lambda L, T, x, y: L.cross_entropy(x.reshape(1, 7), T(np.array([2])), reduction="sum"),
     lambda L, T, x, y: L.cross_entropy(x.reshape(1, 7), T(np.array([3])), label_smoothing=0.1),
     lambda L, T, x, y: L.kl_div(x / 100, y, reduction="sum"),
-    lambda L, T, x, y: L.kl_div(x, x / 100, reduction="sum", log_target=True),
+    lambda L, T, x, y: L.kl_div(x, -x * x / 1e5, reduction="sum", log_target=True),
     lambda L, T, x, y: L.poisson_nll_loss(x / 1000, y, reduction="none"),
     lambda L, T, x, y: L.gaussian_nll_loss(x, y, T(np.zeros(7, np.float32)), reduction="none"),
 ]
@@ -494,22 +494,30 @@ def test_soft_margin_is_finite_where_torch_overflows():
     assert_close(np.asarray(grad)[finite], xt.grad.numpy()[finite].astype(np.float32))
 
 
-def test_kinks_take_torchs_gradient():
-    """|x| at 0 (sgn: 0), clamp_min at 0 (passes), and the multi-class margin terms at 0 (blocked)."""
-    def both(call, *arrays):
-        theirs = [torch.tensor(a, requires_grad=a.dtype == np.float32) for a in arrays]
-        call(torch.nn.functional, *theirs).backward()
-        got = jax.grad(lambda x: call(F, x, *(jnp.asarray(a) for a in arrays[1:])))(jnp.asarray(arrays[0]))
-        assert_close(got, theirs[0].grad)
+KINKS = [  # (call, input, other arrays): |x| at 0 (sgn: 0), clamp_min at 0 (passes), margin terms at 0 (blocked)
+    (lambda L, x, y: L.l1_loss(x, y), np.array([1.0, 2.0], np.float32), [np.array([1.0, 1.0], np.float32)]),
+    (lambda L, x, y: L.smooth_l1_loss(x, y, beta=0.0), np.array([1.0, 2.0], np.float32),
+     [np.array([1.0, 1.0], np.float32)]),
+    (lambda L, x, y: L.hinge_embedding_loss(x, y, reduction="sum"), np.array([1.0, 2.0], np.float32),
+     [np.array([-1.0, -1.0], np.float32)]),
+    (lambda L, x, y, z: L.margin_ranking_loss(x, y, z), np.array([1.0], np.float32),
+     [np.array([1.0], np.float32), np.array([1.0], np.float32)]),
+    (lambda L, x, y: L.multi_margin_loss(x, y), np.array([[1.0, 2.0]], np.float32), [np.array([1])]),
+    (lambda L, x, y: L.multilabel_margin_loss(x, y), np.array([[1.0, 2.0]], np.float32), [np.array([[1, -1]])]),
+]
 
-    tie = np.array([1.0, 2.0], np.float32)
-    both(lambda L, x, y: L.l1_loss(x, y), tie, np.array([1.0, 1.0], np.float32))
-    both(lambda L, x, y: L.smooth_l1_loss(x, y, beta=0.0), tie, np.array([1.0, 1.0], np.float32))
-    both(lambda L, x, y: L.hinge_embedding_loss(x, y, reduction="sum"), tie, np.array([-1.0, -1.0], np.float32))
-    both(lambda L, x, y, z: L.margin_ranking_loss(x, y, z), np.array([1.0], np.float32), np.array([1.0], np.float32),
-         np.array([1.0], np.float32))
-    both(lambda L, x, y: L.multi_margin_loss(x, y), np.array([[1.0, 2.0]], np.float32), np.array([1]))
-    both(lambda L, x, y: L.multilabel_margin_loss(x, y), np.array([[1.0, 2.0]], np.float32), np.array([[1, -1]]))
+
+def test_kinks_take_torchs_gradient():
+    @jax.jit
+    def ours(inputs, others):
+        return [jax.grad(lambda x, call=call, rest=rest: call(F, x, *rest))(x)
+                for (call, _, _), x, rest in zip(KINKS, inputs, others, strict=True)]
+
+    grads = ours([jnp.asarray(k[1]) for k in KINKS], [[jnp.asarray(a) for a in k[2]] for k in KINKS])
+    for (call, x, others), grad in zip(KINKS, grads, strict=True):
+        xt = torch.tensor(x, requires_grad=True)
+        call(torch.nn.functional, xt, *(torch.tensor(a) for a in others)).backward()
+        assert_close(grad, xt.grad)
 
 
 def _errors():
@@ -657,30 +665,30 @@ def test_ctc_target_formats_and_length_types_agree():
     log_probs, targets, il, tl = _ctc_case()
     expected, expected_grad = _torch_ctc(log_probs, targets, il, tl, reduction="sum")
     concatenated = np.concatenate([targets[n, :k] for n, k in enumerate(tl)])
-    lp = jnp.asarray(log_probs)
-    padded_tuple = F.ctc_loss(lp, jnp.asarray(targets), tuple(int(v) for v in il), tuple(int(v) for v in tl),
-                              reduction="sum")
-    concat = F.ctc_loss(lp, jnp.asarray(concatenated), jnp.asarray(il), jnp.asarray(tl), reduction="sum")
-    assert_close(padded_tuple, expected, rtol=1e-5)
-    assert_close(concat, expected, rtol=1e-5)
-    # Traced lengths: the concatenated targets are padded to their total length (static).
-    compiled = torchjax.compile(lambda module, lp, t, i, k: module(lp, t, i, k))
-    module = tnn.CTCLoss(reduction="sum")
-    assert_close(compiled(module, lp, jnp.asarray(concatenated), jnp.asarray(il), jnp.asarray(tl)), expected, rtol=1e-5)
-    assert_close(compiled(module, lp, jnp.asarray(targets), tuple(int(v) for v in il), tuple(int(v) for v in tl)),
-                 expected, rtol=1e-5)
-    grad = jax.jit(jax.grad(lambda lp, i, k: F.ctc_loss(lp, jnp.asarray(concatenated), i, k, reduction="sum")))(
-        lp, jnp.asarray(il), jnp.asarray(tl))
+    lp, padded, concat = jnp.asarray(log_probs), jnp.asarray(targets), jnp.asarray(concatenated)
+    # Eager, concrete lengths: the concatenated targets are padded to the longest target.
+    assert_close(F.ctc_loss(lp, concat, jnp.asarray(il), jnp.asarray(tl), reduction="sum"), expected, rtol=1e-5)
+
+    @jax.jit
+    def traced(lp, i, k):  # traced lengths: the concatenated targets are padded to their total length
+        def concat_sum(lp):
+            return F.ctc_loss(lp, concat, i, k, reduction="sum")
+
+        per_example = jax.vmap(lambda lp, t, i, k: F.ctc_loss(lp, t, i, k, reduction="none"), in_axes=(1, 0, 0, 0))(
+            lp, padded, i, k)
+        unbatched = F.ctc_loss(lp[:, 1], concat[3:5], i[1], k[1], reduction="none")
+        return concat_sum(lp), jax.grad(concat_sum)(lp), per_example, unbatched, F.ctc_loss(lp, padded, i, k, reduction="none")
+
+    total, grad, per_example, unbatched, none = traced(lp, jnp.asarray(il), jnp.asarray(tl))
+    assert_close(total, expected, rtol=1e-5)
     assert_close(grad, expected_grad, rtol=1e-4, atol=1e-5)
-    # Unbatched (T, C) and vmap over the batch axis of log_probs.
-    unbatched = F.ctc_loss(lp[:, 1], jnp.asarray(targets[1, :tl[1]]), jnp.asarray(il[1]), jnp.asarray(tl[1]),
-                           reduction="none")
-    per_example = jax.vmap(lambda lp, t, i, k: F.ctc_loss(lp, t, i, k, reduction="none"), in_axes=(1, 0, 0, 0))(
-        lp, jnp.asarray(targets), jnp.asarray(il), jnp.asarray(tl))
-    none = F.ctc_loss(lp, jnp.asarray(targets), jnp.asarray(il), jnp.asarray(tl), reduction="none")
+    assert_close(per_example, none, rtol=1e-5)
     assert unbatched.shape == ()
     assert_close(unbatched, none[1], rtol=1e-5)
-    assert_close(per_example, none, rtol=1e-5)
+    # Lengths as tuples of ints, in a compiled step (where compile traces the ints).
+    compiled = torchjax.compile(lambda module, lp, t, i, k: module(lp, t, i, k))
+    assert_close(compiled(tnn.CTCLoss(reduction="sum"), lp, padded, tuple(int(v) for v in il),
+                          tuple(int(v) for v in tl)), expected, rtol=1e-5)
 
 
 @pytest.mark.parametrize("zero_infinity", [False, True])

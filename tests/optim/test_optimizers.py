@@ -51,7 +51,7 @@ CONFIGS = {
     "RMSprop-centered-momentum-maximize": {"lr": 0.005, "centered": True, "momentum": 0.5, "maximize": True},
     "Adagrad": {"lr": 0.1},
     "Adagrad-lr_decay-initial": {"lr": 0.1, "lr_decay": 0.05, "initial_accumulator_value": 0.5},
-    "Adagrad-wd-maximize": {"lr": 0.05, "weight_decay": 0.1, "maximize": True, "eps": 1e-6},
+    "Adagrad-wd-maximize": {"lr": 0.01, "weight_decay": 0.1, "maximize": True, "eps": 1e-6},
     "Adadelta": {},
     "Adadelta-wd-rho-maximize": {"lr": 0.5, "rho": 0.7, "weight_decay": 0.1, "maximize": True},
     "Adamax": {"lr": 0.01},
@@ -204,10 +204,6 @@ def test_trajectory_matches_torch_eager_and_compiled(config_id: str) -> None:
     compiled, compiled_opt = make(TJ, config_id, theirs)
     step = torchjax.compile(our_step)
     x, y = jnp.asarray(X), jnp.asarray(Y)
-    # Grads as they are between steps, so the first call already builds the steady-state program (which
-    # grads are None is part of the compile key): one trace per configuration keeps the suite fast.
-    for p in compiled.parameters():
-        p.grad = jnp.zeros_like(p.data) if p.requires_grad else None
     for i in range(STEPS):
         torch_step(theirs, torch_opt)
         our_step(eager, eager_opt, x, y)
@@ -269,7 +265,7 @@ def test_lr_changes_between_compiled_steps_do_not_recompile(change: str) -> None
             scheduler.step()
         assert_same_params(ours, theirs, f"step {i}")
     assert [g["lr"] for g in our_opt.param_groups] == [g["lr"] for g in torch_opt.param_groups]
-    assert len(traces) == 2  # first call (grads None), then the steady state: lr is a traced input
+    assert len(traces) == 1  # lr is a traced input
     assert_same_state_dict(our_opt.state_dict(), torch_opt.state_dict())
 
 

@@ -188,11 +188,29 @@ def _num(x):
     return float(x) if isinstance(x, int | float | np.number) else x
 
 
+def _host_rng(key: jax.Array, dtype: np.dtype) -> np.random.Generator | None:
+    """A NumPy generator seeded from ``key`` for an eager real draw, else None (traced key, complex).
+
+    Module construction draws every weight once: on the host that costs no XLA compilation, where
+    a jitted JAX draw compiles once per new shape (0.5 s each on a small CPU). The stream is
+    still the torchjax generator's: the same seed gives the same values.
+    """
+    if isinstance(key, jax.core.Tracer) or jnp.issubdtype(dtype, jnp.complexfloating):
+        return None
+    high, low = (int(word) for word in np.asarray(key, dtype=np.uint32).reshape(-1)[:2])
+    return np.random.Generator(np.random.Philox(key=(high << 32) | low))
+
+
 def _uniform(arr: jax.Array, a: float, b: float, generator, fn: str) -> jax.Array:
     if a > b:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a:g} > to={b:g}")
     dtype = _compute_dtype(arr.dtype, fn)
-    return _uniform_kernel(_random.next_key(generator), _num(a), _num(b), shape=arr.shape, dtype=dtype)
+    key = _random.next_key(generator)
+    rng = _host_rng(key, dtype)
+    if rng is not None:
+        u = rng.random(arr.shape, dtype=dtype)
+        return jax.device_put((dtype.type(a) + dtype.type(b - a) * u).astype(dtype))
+    return _uniform_kernel(key, _num(a), _num(b), shape=arr.shape, dtype=dtype)
 
 
 def _normal(arr: jax.Array, mean: float, std: float, generator, fn: str) -> jax.Array:
@@ -200,6 +218,10 @@ def _normal(arr: jax.Array, mean: float, std: float, generator, fn: str) -> jax.
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
     dtype = _compute_dtype(arr.dtype, fn)
     key = _random.next_key(generator)
+    rng = _host_rng(key, dtype)
+    if rng is not None:
+        z = rng.standard_normal(arr.shape, dtype=dtype)
+        return jax.device_put((dtype.type(mean) + dtype.type(std) * z).astype(dtype))
     return _normal_kernel(key, _num(mean), _num(std), shape=arr.shape, dtype=dtype)
 
 

@@ -184,10 +184,6 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     return _instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)[0]
 
 
-def _as_shape(normalized_shape) -> tuple[int, ...]:
-    return (int(normalized_shape),) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-
-
 def _check_normalized(x: jax.Array, shape: tuple[int, ...], weight, bias, *, rms: bool) -> tuple[int, ...]:
     """Validate like torch; returns the trailing axes to normalize over."""
     if not shape:
@@ -218,7 +214,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
     if isinstance(normalized_shape, int):
         raise TypeError("layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not int")
     x, weight, bias = _unwrap(input), _unwrap(weight), _unwrap(bias)
-    axes = _check_normalized(x, _as_shape(normalized_shape), weight, bias, rms=False)
+    axes = _check_normalized(x, tuple(normalized_shape), weight, bias, rms=False)
     acc = _opmath(x.dtype)
     xs = x.astype(acc)
     mean, var = _moments(xs, axes)
@@ -236,13 +232,17 @@ def rms_norm(input, normalized_shape, weight=None, eps: float | None = None) -> 
     ``eps=None`` is the machine epsilon of the computation dtype: float32's for float16/bfloat16
     inputs (torch computes them in float32 and takes that type's epsilon, whatever its docs say).
     """
+    if isinstance(normalized_shape, int):
+        raise TypeError("rms_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not int")
     x, weight = _unwrap(input), _unwrap(weight)
-    axes = _check_normalized(x, _as_shape(normalized_shape), weight, None, rms=True)
+    axes = _check_normalized(x, tuple(normalized_shape), weight, None, rms=True)
     acc = _opmath(x.dtype)
     eps = float(jnp.finfo(acc).eps) if eps is None else eps
     xs = x.astype(acc)
-    out = (xs * lax.rsqrt(jnp.mean(jnp.square(xs), axis=axes, keepdims=True) + eps)).astype(x.dtype)
-    return out if weight is None else out * weight
+    out = xs * lax.rsqrt(jnp.mean(jnp.square(xs), axis=axes, keepdims=True) + eps)
+    if weight is not None:
+        out = out * weight.astype(acc)
+    return out.astype(x.dtype)
 
 
 def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5) -> jax.Array:
