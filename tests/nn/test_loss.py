@@ -381,14 +381,14 @@ LOSS_FUNCTIONS = ["l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss", "binary
                   "binary_cross_entropy_with_logits", "kl_div", "poisson_nll_loss", "gaussian_nll_loss",
                   "hinge_embedding_loss", "multilabel_margin_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
                   "cosine_embedding_loss", "multi_margin_loss", "margin_ranking_loss", "triplet_margin_loss",
-                  "triplet_margin_with_distance_loss", "ctc_loss", "nll_loss", "cross_entropy"]
-LOSS_MODULES = [name for name in torch.nn.modules.loss.__all__ if name != "LinearCrossEntropyLoss"]
+                  "triplet_margin_with_distance_loss", "ctc_loss", "nll_loss", "cross_entropy", "linear_cross_entropy"]
+LOSS_MODULES = list(torch.nn.modules.loss.__all__)
 
 
 def test_every_loss_exists_with_torchs_signature():
     for name in LOSS_FUNCTIONS:
         assert _public_signature(getattr(F, name)) == _public_signature(getattr(torch.nn.functional, name)), name
-    for name in LOSS_MODULES + ["AdaptiveLogSoftmaxWithLoss"]:
+    for name in LOSS_MODULES + ["AdaptiveLogSoftmaxWithLoss", "LinearCrossEntropyOptions"]:
         assert _public_signature(getattr(tnn, name)) == _public_signature(getattr(torch.nn, name)), name
         assert name in tnn.__all__
 
@@ -614,6 +614,18 @@ def test_value_checks_are_skipped_under_tracing():
         jax.jit(lambda t: F.multi_margin_loss(jnp.zeros((2, 3)), t))(jnp.asarray([0, 1, 2]))
 
 
+def test_concrete_targets_closed_over_by_a_jitted_function_are_checked_not_traced():
+    """jnp ops on a closed-over (concrete) target give tracers inside jit: the checks use NumPy."""
+    labels, logits = jnp.asarray([0, 2]), jnp.zeros((2, 3))
+    assert jax.jit(lambda x: F.cross_entropy(x, labels))(logits).shape == ()
+    assert jax.jit(lambda x: F.multi_margin_loss(x, labels))(logits).shape == ()
+    assert jax.jit(lambda x: F.binary_cross_entropy(jax.nn.sigmoid(x), jnp.full((2, 3), 0.5)))(logits).shape == ()
+    assert jax.jit(lambda x: F.ctc_loss(x[:, None], labels[None], (2,), (2,)))(logits).shape == ()
+    out_of_range = jnp.asarray([0, 3])
+    with pytest.raises(IndexError):
+        jax.jit(lambda x: F.nll_loss(x, out_of_range))(logits)
+
+
 # --------------------------------------------------------------------------- CTC
 
 T_STEPS, CTC_N, CTC_C = 8, 3, 5
@@ -677,7 +689,8 @@ def test_ctc_target_formats_and_length_types_agree():
         per_example = jax.vmap(lambda lp, t, i, k: F.ctc_loss(lp, t, i, k, reduction="none"), in_axes=(1, 0, 0, 0))(
             lp, padded, i, k)
         unbatched = F.ctc_loss(lp[:, 1], concat[3:5], i[1], k[1], reduction="none")
-        return concat_sum(lp), jax.grad(concat_sum)(lp), per_example, unbatched, F.ctc_loss(lp, padded, i, k, reduction="none")
+        none = F.ctc_loss(lp, padded, i, k, reduction="none")
+        return concat_sum(lp), jax.grad(concat_sum)(lp), per_example, unbatched, none
 
     total, grad, per_example, unbatched, none = traced(lp, jnp.asarray(il), jnp.asarray(tl))
     assert_close(total, expected, rtol=1e-5)
@@ -788,3 +801,140 @@ def test_adaptive_log_softmax_errors_match_torch():
     for cutoffs in ([], [3, 3], [5, 2], [0, 4], [4, 10], [2.5]):
         raises_same(lambda c=cutoffs: torch.nn.AdaptiveLogSoftmaxWithLoss(8, 10, c),
                     lambda c=cutoffs: tnn.AdaptiveLogSoftmaxWithLoss(8, 10, c))
+
+
+# --------------------------------------------------------------------------- linear_cross_entropy
+
+LCE_CASES = [  # (id, linear weight shape, bias, target kind, kwargs)
+    ("reference", (C, 6), True, "index", {"weight": True, "ignore_index": 1, "label_smoothing": 0.2}),
+    ("k_dim", (C, 2, 6), True, "index", {}),
+    ("probabilities", (C, 6), False, "probabilities", {"label_smoothing": 0.1}),
+    ("chunked", (C, 6), True, "index", {"weight": True, "ignore_index": 2, "chunk": 2}),
+    ("chunked_auto", (C, 6), False, "index", {"chunk": "auto"}),
+]
+
+
+def _lce_case(linear_shape, bias, target_kind, kwargs, rows=7):
+    kwargs = dict(kwargs)
+    arrays = [_normal(rows, 6), _normal(*linear_shape) * 0.5]
+    if bias:
+        arrays.append(_normal(*linear_shape[:-1]))
+    logits_shape = (rows, *linear_shape[:-1])
+    if target_kind == "index":
+        target = RNG.integers(0, C, (rows, *linear_shape[1:-1]))
+    else:
+        target = _softmax(_normal(*logits_shape), axis=1)
+    extra = {}
+    if kwargs.pop("weight", False):
+        extra["weight"] = _uniform(C, low=0.5)
+    chunk = kwargs.pop("chunk", None)
+    return arrays, target, extra, kwargs, chunk
+
+
+def _lce_call(L, options_cls, arrays, target, extra, kwargs, chunk, reduction):
+    options = None
+    if chunk == "auto":
+        options = options_cls()
+    elif chunk is not None:
+        options = options_cls(batch_chunk_size=chunk)
+    return L.linear_cross_entropy(arrays[0], arrays[1], target, linear_bias=arrays[2] if len(arrays) > 2 else None,
+                                  reduction=reduction, options=options, **extra, **kwargs)
+
+
+@pytest.mark.parametrize("case", LCE_CASES, ids=[c[0] for c in LCE_CASES])
+def test_linear_cross_entropy_matches_torch(case):
+    _, linear_shape, bias, target_kind, kwargs = case
+    arrays, target, extra, kwargs, chunk = _lce_case(linear_shape, bias, target_kind, kwargs)
+    grads = tuple(range(len(arrays)))
+
+    @jax.jit
+    def ours(*args):
+        out = {}
+        for reduction in ALL:
+            def total(*a, reduction=reduction):
+                return _lce_call(F, tnn.LinearCrossEntropyOptions, a, jnp.asarray(target),
+                                 {k: jnp.asarray(v) for k, v in extra.items()}, kwargs, chunk, reduction).sum()
+            out[reduction] = (_lce_call(F, tnn.LinearCrossEntropyOptions, args, jnp.asarray(target),
+                                        {k: jnp.asarray(v) for k, v in extra.items()}, kwargs, chunk, reduction),
+                              jax.grad(total, argnums=grads)(*args))
+        return out
+
+    results = ours(*(jnp.asarray(a) for a in arrays))
+    for reduction in ALL:
+        theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns that its chunked path forces retain_graph under compile
+            expected = _lce_call(torch.nn.functional, torch.nn.LinearCrossEntropyOptions, theirs,
+                                 torch.tensor(target), {k: torch.tensor(v) for k, v in extra.items()}, kwargs, chunk,
+                                 reduction)
+            expected.sum().backward()
+        value, got = results[reduction]
+        assert_close(value, expected)
+        for g, t in zip(got, theirs, strict=True):
+            assert_close(g, t.grad, atol=2e-5, rtol=2e-5)
+
+
+def test_linear_cross_entropy_module_and_options():
+    torch.manual_seed(0)
+    kwargs = dict(out_features=(2,), bias=True, weight=np.linspace(0.5, 1.5, C).astype(np.float32),
+                  label_smoothing=0.1)
+    theirs = torch.nn.LinearCrossEntropyLoss(6, C, **{**kwargs, "weight": torch.tensor(kwargs["weight"])})
+    ours = tnn.LinearCrossEntropyLoss(6, C, **{**kwargs, "weight": jnp.asarray(kwargs["weight"])})
+    load_torch_state(ours, theirs)
+    assert repr(ours) == repr(theirs)
+    x, target = _normal(4, 6), RNG.integers(0, C, (4, 2))
+    expected = theirs(torch.tensor(x), torch.tensor(target))
+    compiled = torchjax.compile(lambda m, x, t: m(x, t))
+    assert_close(compiled(ours, jnp.asarray(x), jnp.asarray(target)), expected)
+    chunked = tnn.LinearCrossEntropyLoss(6, C, options=tnn.LinearCrossEntropyOptions(chunking_method="aspect_ratio"))
+    reference = tnn.LinearCrossEntropyLoss(6, C)
+    reference.load_state_dict(chunked.state_dict())
+    single_target = jnp.asarray(target[:, 0])
+    assert_close(chunked(jnp.asarray(x), single_target), reference(jnp.asarray(x), single_target))
+    assert repr(tnn.LinearCrossEntropyOptions()) == repr(torch.nn.LinearCrossEntropyOptions())
+    with pytest.warns(UserWarning, match="options`` ignored"):
+        F.linear_cross_entropy(jnp.asarray(x), jnp.zeros((C, 6)), jnp.asarray(target[:, 0]), label_smoothing=0.1,
+                               options=tnn.LinearCrossEntropyOptions())
+
+
+@pytest.mark.parametrize("build", [
+    lambda L, T: L.F.linear_cross_entropy(T(np.zeros((1, 3, 4), np.float32)), T(np.zeros((5, 4), np.float32)),
+                                          T(np.array([0]))),
+    lambda L, T: L.F.linear_cross_entropy(T(np.zeros((3, 4), np.float32)), T(np.zeros(4, np.float32)),
+                                          T(np.array([0, 1, 2]))),
+    lambda L, T: L.F.linear_cross_entropy(T(np.zeros((3, 4), np.float32)), T(np.zeros((5, 3), np.float32)),
+                                          T(np.array([0, 1, 2]))),
+    lambda L, T: L.F.linear_cross_entropy(T(np.zeros((3, 4), np.float32)), T(np.zeros((5, 4), np.float32)),
+                                          T(np.array([0, 1, 2])), linear_bias=T(np.zeros(4, np.float32))),
+    lambda L, T: L.F.linear_cross_entropy(T(np.zeros(4, np.float32)), T(np.zeros((5, 2, 4), np.float32)),
+                                          T(np.array([0, 1]))),
+    lambda L, T: L.F.linear_cross_entropy(T(np.zeros((3, 4), np.float32)), T(np.zeros((5, 4), np.float32)),
+                                          T(np.zeros((3, 5), np.float32)), ignore_index=1),
+    lambda L, T: L.F.linear_cross_entropy(T(np.zeros((3, 4), np.float32)), T(np.zeros((5, 4), np.float32)),
+                                          T(np.array([0, 1, 5])), options=L.nn.LinearCrossEntropyOptions()),
+    lambda L, T: L.nn.LinearCrossEntropyLoss(4, 5, weight=T(np.ones(4, np.float32))),
+    lambda L, T: L.nn.LinearCrossEntropyLoss(4, 5, label_smoothing=2.0),
+    lambda L, T: L.nn.LinearCrossEntropyOptions(batch_chunk_size=0),
+    lambda L, T: L.nn.LinearCrossEntropyOptions(chunking_method="rows"),
+    lambda L, T: L.nn.LinearCrossEntropyOptions(acc_policy="fast"),
+    lambda L, T: L.F.linear_cross_entropy(T(np.zeros((8, 4), np.float32)), T(np.zeros((5, 4), np.float32)),
+                                          T(np.zeros(8, np.int64)),
+                                          options=L.nn.LinearCrossEntropyOptions(batch_chunk_size=3,
+                                                                                  chunking_method="aspect_ratio")),
+])
+def test_linear_cross_entropy_errors_match_torch(build):
+    raises_same(lambda: build(SimpleNamespace(F=torch.nn.functional, nn=torch.nn), torch.tensor),
+                lambda: build(SimpleNamespace(F=F, nn=tnn), jnp.asarray))
+
+
+def test_linear_cross_entropy_chunks_never_hold_all_logits():
+    """XLA's own memory analysis of the gradient: chunks of 16 rows need a fraction of the 256 x 2000 logits."""
+    x, w, t = jnp.ones((256, 8)), jnp.ones((2000, 8)), jnp.zeros(256, jnp.int32)
+
+    def temporaries(options):
+        grad = jax.jit(jax.grad(lambda x, w: F.linear_cross_entropy(x, w, t, options=options), argnums=(0, 1)))
+        return grad.lower(x, w).compile().memory_analysis().temp_size_in_bytes
+
+    logits_bytes = 256 * 2000 * 4
+    assert temporaries(None) >= logits_bytes
+    assert temporaries(tnn.LinearCrossEntropyOptions(batch_chunk_size=16)) < logits_bytes / 4

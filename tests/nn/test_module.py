@@ -701,3 +701,16 @@ def test_unflatten_matches_torch(shape, dim, sizes):
 ])
 def test_shape_layer_errors_match_torch(build, shape):
     raises_same(lambda: build(torch.nn)(torch.zeros(shape)), lambda: build(tnn)(jnp.zeros(shape)))
+
+
+def test_deprecated_container_factory_kwargs_and_common_types():
+    with pytest.warns(FutureWarning, match="deprecated"):
+        ours = tnn.Container(a=tnn.Linear(1, 1))
+    with pytest.warns(FutureWarning):
+        theirs = torch.nn.Container(a=torch.nn.Linear(1, 1))
+    assert repr(ours) == repr(theirs)
+    for kwargs in ({"dtype": 1}, {"device": "cpu", "factory_kwargs": {"dtype": 2}}, None):
+        assert tnn.factory_kwargs(kwargs) == torch.nn.factory_kwargs(kwargs)
+    for bad in ({"foo": 1}, {"dtype": 1, "factory_kwargs": {"dtype": 2}}):
+        raises_same(lambda b=bad: torch.nn.factory_kwargs(b), lambda b=bad: tnn.factory_kwargs(b))
+    assert {n for n in dir(torch.nn.common_types) if n.startswith("_size")} <= set(dir(tnn.common_types))

@@ -81,7 +81,7 @@ def _random_configs(count: int, seed: int = 1) -> list:
     return configs
 
 
-CONFIGS = HAND_PICKED + _random_configs(6)
+CONFIGS = HAND_PICKED + _random_configs(4)
 IDS = [f"{c[0]}-{i}" for i, c in enumerate(CONFIGS)]
 TRACKING = [c for c in CONFIGS if c[0].startswith(("BatchNorm", "SyncBatchNorm"))
             or (c[0].startswith("InstanceNorm") and c[2].get("track_running_stats"))]
@@ -117,11 +117,13 @@ def test_module_matches_torch(name, args, kwargs, shape):
     load_torch_state(ours, theirs)
     x = RNG.standard_normal(shape).astype(np.float32) * 2 + 0.5
     atol = 1e-4 if name.startswith("CrossMap") else 2e-5
-    check_forward_and_gradients(theirs, ours, x, atol=atol, rtol=1e-4)
+    # Eagerly only for the hand-picked configurations: op-by-op execution dominates test time.
+    eager = (name, args, kwargs, shape) in HAND_PICKED
+    check_forward_and_gradients(theirs, ours, x, atol=atol, rtol=1e-4, eager=eager)
     theirs.eval()
     ours.eval()
     load_torch_state(ours, theirs)  # our training forwards above ran more often than torch's one
-    check_forward_and_gradients(theirs, ours, x, atol=atol, rtol=1e-4)
+    check_forward_and_gradients(theirs, ours, x, atol=atol, rtol=1e-4, eager=False)
 
 
 @pytest.mark.parametrize("name,args,kwargs,shape", TRACKING, ids=[f"{c[0]}-{i}" for i, c in enumerate(TRACKING)])
@@ -325,9 +327,12 @@ def test_functional_forms_vmap():
         lambda v: F.local_response_norm(v, 2),
         lambda v: F.normalize(v, dim=2),
     ]
-    for fn in fns:
-        np.testing.assert_allclose(np.asarray(jax.vmap(fn)(x)), np.stack([np.asarray(fn(s)) for s in x]),
-                                   rtol=1e-5, atol=1e-6)
+    batched = jax.jit(lambda v: [jax.vmap(fn)(v) for fn in fns])(x)
+    single = jax.jit(lambda v: [fn(v) for fn in fns])
+    sliced = [single(s) for s in x]
+    for i, out in enumerate(batched):
+        np.testing.assert_allclose(np.asarray(out), np.stack([np.asarray(s[i]) for s in sliced]), rtol=1e-5,
+                                   atol=1e-6)
     model = tnn.BatchNorm1d(3).eval()
     out = torchjax.func.vmap(lambda m, v: m(v), in_dims=(None, 0))(model, x)
     np.testing.assert_allclose(np.asarray(out), np.asarray(x / np.sqrt(1 + 1e-5)), rtol=1e-6)

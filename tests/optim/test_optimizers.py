@@ -32,21 +32,19 @@ STATE_RTOL = 3e-5
 NAMES = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam"]
 OPTIM = {TORCH.name: torch.optim, TJ.name: our_optim}
 
-# Per-group options for the three groups (hidden layer, output layer, frozen layer); None: one group.
+# Constructor options, each combination that changes the math; "groups" gives per-group options for three
+# param groups (hidden layer, output layer, frozen layer), else all parameters form one group.
 CONFIGS = {
     "SGD": {"lr": 0.1},
     "SGD-momentum": {"lr": 0.1, "momentum": 0.9},
     "SGD-dampening-wd": {"lr": 0.1, "momentum": 0.9, "dampening": 0.3, "weight_decay": 0.05},
     "SGD-nesterov-maximize": {"lr": 0.01, "momentum": 0.8, "nesterov": True, "maximize": True},
     "Adam": {"lr": 0.01},
-    "Adam-amsgrad": {"lr": 0.01, "amsgrad": True},
-    "Adam-wd-maximize": {"lr": 0.01, "weight_decay": 0.1, "maximize": True},
     "Adam-decoupled": {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True, "betas": (0.8, 0.99)},
     "Adam-amsgrad-wd-maximize": {"lr": 0.01, "amsgrad": True, "weight_decay": 0.1, "maximize": True},
     "AdamW": {"lr": 0.01},
     "AdamW-amsgrad": {"lr": 0.01, "amsgrad": True, "weight_decay": 0.3},
     "RMSprop": {"lr": 0.01},
-    "RMSprop-centered": {"lr": 0.01, "centered": True, "alpha": 0.9},
     "RMSprop-momentum": {"lr": 0.01, "momentum": 0.9, "weight_decay": 0.1},
     "RMSprop-centered-momentum-maximize": {"lr": 0.005, "centered": True, "momentum": 0.5, "maximize": True},
     "Adagrad": {"lr": 0.1},
@@ -68,7 +66,6 @@ GROUPS = {
                                                                                "momentum": 0.5}, {}]},
     "Adam-groups": {"lr": 0.01, "groups": [{"amsgrad": True}, {"lr": 0.03, "weight_decay": 0.1, "maximize": True},
                                            {"betas": (0.5, 0.6)}]},
-    "AdamW-groups": {"groups": [{"lr": 0.02}, {"lr": 0.01, "amsgrad": True, "weight_decay": 0.0}, {}]},
     "RMSprop-groups": {"lr": 0.01, "groups": [{"centered": True}, {"momentum": 0.5, "alpha": 0.9, "lr": 0.005}, {}]},
     # torch takes initial_accumulator_value from the constructor for every group; so must we.
     "Adagrad-groups": {"lr": 0.1, "initial_accumulator_value": 0.1,
@@ -81,6 +78,10 @@ GROUPS = {
                                             {"betas": (0.5, 0.7)}, {}]},
 }
 CONFIGS.update(GROUPS)
+# Every state layout (optional buffers, per-group differences) crosses between the libraries.
+STATE_LAYOUTS = ["SGD", "SGD-momentum", "Adam-amsgrad-wd-maximize", "AdamW", "RMSprop",
+                 "RMSprop-centered-momentum-maximize", "Adagrad-lr_decay-initial", "Adadelta", "Adamax", "NAdam",
+                 "RAdam-decoupled-maximize", *GROUPS]
 
 
 def optimizer_name(config_id: str) -> str:
@@ -215,7 +216,7 @@ def test_trajectory_matches_torch_eager_and_compiled(config_id: str) -> None:
     np.testing.assert_array_equal(to_numpy(compiled.frozen.weight), to_numpy(theirs.frozen.weight))
 
 
-@pytest.mark.parametrize("config_id", CONFIGS)
+@pytest.mark.parametrize("config_id", STATE_LAYOUTS)
 def test_state_dict_crosses_libraries_mid_training(config_id: str) -> None:
     """Torch's state after 3 steps loads into ours, ours into torch; all three continue alike."""
     theirs, torch_opt = make(TORCH, config_id)

@@ -3,7 +3,8 @@
 Piecewise functions are written with ``jnp.where`` on torch's exact conditions, so values *and*
 gradients at the kinks (``x == 0``, ``x == min_val`` ...) match torch's, and the unselected branch
 is fed a safe value so it cannot turn a gradient into NaN. ``inplace=`` is accepted for porting;
-JAX arrays are never modified. Softmax-like reductions of float16/bfloat16 inputs run in float32.
+JAX arrays are never modified. For float16/bfloat16 inputs, transcendental activations and
+softmax-like reductions compute in float32 (torch's "opmath") and return the input's dtype.
 """
 
 from __future__ import annotations
@@ -27,6 +28,18 @@ __all__ = [
 _LOW_PRECISION = (jnp.float16, jnp.bfloat16)
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _opmath(dtype) -> jnp.dtype:
+    return jnp.dtype(jnp.float32) if dtype in _LOW_PRECISION else jnp.dtype(dtype)
+
+
+def _in_opmath(fn, x: jax.Array) -> jax.Array:
+    """``fn(x)`` computed in float32 for half inputs (as torch's kernels do; ``exp`` of a float16
+    overflows at 11), returned in the input's dtype."""
+    if x.dtype in _LOW_PRECISION:
+        return fn(x.astype(jnp.float32)).astype(x.dtype)
+    return fn(x)
 
 
 def relu(input, inplace: bool = False) -> jax.Array:
@@ -58,9 +71,12 @@ def relu6(input, inplace: bool = False) -> jax.Array:
 
 
 def _elu(x: jax.Array, alpha: float, scale: float, input_scale: float) -> jax.Array:
-    negative = x <= 0
-    safe = jnp.where(negative, x, 0)  # keeps expm1 of large positive inputs out of the gradient
-    return jnp.where(negative, jnp.expm1(safe * input_scale) * (alpha * scale), x * scale)
+    def fn(v):
+        negative = v <= 0
+        safe = jnp.where(negative, v, 0)  # keeps expm1 of large positive inputs out of the gradient
+        return jnp.where(negative, jnp.expm1(safe * input_scale) * (alpha * scale), v * scale)
+
+    return _in_opmath(fn, x)
 
 
 def elu(input, alpha: float = 1.0, inplace: bool = False) -> jax.Array:
@@ -135,19 +151,19 @@ def glu(input, dim: int = -1) -> jax.Array:
     if x.shape[axis] % 2:
         raise RuntimeError(f"Halving dimension must be even, but dimension {axis} is size {x.shape[axis]}")
     a, b = jnp.split(x, 2, axis=axis)
-    return a * jax.nn.sigmoid(b)
+    return a * sigmoid(b)
 
 
 def gelu(input, approximate: str = "none") -> jax.Array:
     """``x * Phi(x)`` (``approximate='tanh'``: the tanh approximation)."""
     if approximate not in ("none", "tanh"):
         raise RuntimeError("approximate argument must be either none or tanh.")
-    return jax.nn.gelu(_unwrap(input), approximate=approximate == "tanh")
+    return _in_opmath(lambda v: jax.nn.gelu(v, approximate=approximate == "tanh"), _unwrap(input))
 
 
 def logsigmoid(input) -> jax.Array:
     """``log(1 / (1 + exp(-x)))``, computed stably."""
-    return jax.nn.log_sigmoid(_unwrap(input))
+    return _in_opmath(jax.nn.log_sigmoid, _unwrap(input))
 
 
 def hardshrink(input, lambd: float = 0.5) -> jax.Array:
@@ -179,18 +195,20 @@ def softsign(input) -> jax.Array:
 
 def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> jax.Array:
     """``log(1 + exp(beta * x)) / beta``; linear (``x``) where ``beta * x > threshold``."""
-    x = _unwrap(input)
-    linear = x * beta > threshold
-    safe = jnp.where(linear, 0, x)
-    return jnp.where(linear, x, jnp.log1p(jnp.exp(safe * beta)) / beta)
+    def fn(v):
+        linear = v * beta > threshold
+        safe = jnp.where(linear, 0, v)
+        return jnp.where(linear, v, jnp.log1p(jnp.exp(safe * beta)) / beta)
+
+    return _in_opmath(fn, _unwrap(input))
 
 
 def tanh(input) -> jax.Array:
-    return jnp.tanh(_unwrap(input))
+    return _in_opmath(jnp.tanh, _unwrap(input))
 
 
 def sigmoid(input) -> jax.Array:
-    return jax.nn.sigmoid(_unwrap(input))
+    return _in_opmath(jax.nn.sigmoid, _unwrap(input))
 
 
 def hardsigmoid(input, inplace: bool = False) -> jax.Array:
@@ -201,24 +219,19 @@ def hardsigmoid(input, inplace: bool = False) -> jax.Array:
 
 
 def hardswish(input, inplace: bool = False) -> jax.Array:
-    """``x * hardsigmoid(x)``: ``0`` below -3, ``x`` above 3, ``x (x + 3) / 6`` between."""
+    """``x * hardsigmoid(x)``: ``0`` up to -3, ``x`` from 3, ``x (x + 3) / 6`` between."""
     x = _unwrap(input)
-    return jnp.where(x < -3, jnp.zeros((), x.dtype), jnp.where(x <= 3, x * (x + 3) / 6, x))
+    return jnp.where(x <= -3, jnp.zeros((), x.dtype), jnp.where(x < 3, x * (x + 3) / 6, x))
 
 
 def silu(input, inplace: bool = False) -> jax.Array:
     """``x * sigmoid(x)``."""
-    return jax.nn.silu(_unwrap(input))
+    return _in_opmath(jax.nn.silu, _unwrap(input))
 
 
 def mish(input, inplace: bool = False) -> jax.Array:
     """``x * tanh(softplus(x))``."""
-    x = _unwrap(input)
-    return x * jnp.tanh(jax.nn.softplus(x))
-
-
-def _opmath(dtype) -> jnp.dtype:
-    return jnp.dtype(jnp.float32) if dtype in _LOW_PRECISION else jnp.dtype(dtype)
+    return _in_opmath(lambda v: v * jnp.tanh(jax.nn.softplus(v)), _unwrap(input))
 
 
 def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:

@@ -26,12 +26,13 @@ from jax import lax
 
 from .. import _reduction
 from ..parameter import _unwrap
-from .activation import log_softmax
 from .distance import _abs, _broadcast_shapes, _straight_through, pairwise_distance
+from .linear import linear
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cosine_embedding_loss", "cross_entropy", "ctc_loss",
-    "gaussian_nll_loss", "hinge_embedding_loss", "huber_loss", "kl_div", "l1_loss", "margin_ranking_loss",
+    "gaussian_nll_loss", "hinge_embedding_loss", "huber_loss", "kl_div", "l1_loss", "linear_cross_entropy",
+    "margin_ranking_loss",
     "mse_loss", "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss", "nll_loss",
     "poisson_nll_loss", "smooth_l1_loss", "soft_margin_loss", "triplet_margin_loss",
     "triplet_margin_with_distance_loss",
@@ -43,6 +44,12 @@ _LOW_PRECISION = (jnp.float16, jnp.bfloat16)
 def _concrete(*arrays) -> bool:
     """Whether value checks can run: no argument is a tracer (inside jit/grad/vmap they are)."""
     return not any(isinstance(a, jax.core.Tracer) for a in arrays)
+
+
+def _host(a: jax.Array) -> np.ndarray:
+    """The values of a concrete array, for a check. In NumPy, because jnp ops on a concrete array
+    still give tracers when called inside a trace (an array closed over by a jitted function)."""
+    return np.asarray(a)
 
 
 def _reduction_of(size_average, reduce, reduction: str) -> str:
@@ -180,9 +187,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if x.shape != y.shape:
         raise ValueError(f"Using a target size ({tuple(y.shape)}) that is different to the input size "
                          f"({tuple(x.shape)}) is deprecated. Please ensure they have the same size.")
-    if _concrete(x) and bool(jnp.any((x < 0) | (x > 1))):
+    if _concrete(x) and ((_host(x) < 0) | (_host(x) > 1)).any():
         raise RuntimeError("all elements of input should be between 0 and 1")
-    if _concrete(y) and bool(jnp.any((y < 0) | (y > 1))):
+    if _concrete(y) and ((_host(y) < 0) | (_host(y) > 1)).any():
         raise RuntimeError("all elements of target should be between 0 and 1")
     loss = _bce(x, y.astype(x.dtype))
     if weight is not None:
@@ -243,7 +250,8 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
 # --------------------------------------------------------------------------- class indices
 
 
-def _check_class_target(input: jax.Array, target: jax.Array, ignore_index: int, name: str) -> None:
+def _check_class_target(input: jax.Array, target: jax.Array, ignore_index: int, name: str,
+                        out_of_range: type[Exception] = IndexError) -> None:
     if input.ndim == 0:
         raise ValueError(f"{name}: input must have at least one dimension (classes), got a 0-d array")
     batched = input.ndim >= 2
@@ -261,9 +269,13 @@ def _check_class_target(input: jax.Array, target: jax.Array, ignore_index: int, 
         raise RuntimeError(f"{name}: expected class indices of an integer dtype as target, got {target.dtype}")
     if _concrete(target):
         classes = input.shape[1] if batched else input.shape[0]
-        bad = ((target < 0) | (target >= classes)) & (target != ignore_index)
-        if bool(jnp.any(bad)):
-            raise IndexError(f"Target {int(target.ravel()[jnp.argmax(bad.ravel())])} is out of bounds.")
+        values = _host(target)
+        bad = ((values < 0) | (values >= classes)) & (values != ignore_index)
+        if bad.any():
+            value = values[bad].flat[0]
+            if out_of_range is IndexError:
+                raise IndexError(f"Target {value} is out of bounds.")
+            raise out_of_range(f"index {value} is out of bounds for dimension 1 with size {classes}")
 
 
 def _class_weight(weight, classes: int, dtype) -> jax.Array | None:
@@ -276,19 +288,25 @@ def _class_weight(weight, classes: int, dtype) -> jax.Array | None:
     return w
 
 
-def _class_nll(logp: jax.Array, target: jax.Array, weight, ignore_index: int, reduction: str, name: str):
-    """Weighted negative log-likelihood of class-index targets (input: log-probabilities)."""
-    _check_class_target(logp, target, ignore_index, name)
-    class_axis = 1 if logp.ndim >= 2 else 0
-    w = _class_weight(weight, logp.shape[class_axis], logp.dtype)
+def _pick(values: jax.Array, target: jax.Array, weight: jax.Array | None, ignore_index: int, class_axis: int):
+    """``values`` at each target class, and each target's weight (0 where ignored)."""
     keep = target != ignore_index
     safe = jnp.where(keep, target, 0)
-    picked = jnp.take_along_axis(logp, jnp.expand_dims(safe, class_axis), axis=class_axis).squeeze(class_axis)
-    w = jnp.ones((), logp.dtype) if w is None else w[safe]
-    w = jnp.where(keep, w, 0)
-    losses = -picked * w
+    picked = jnp.take_along_axis(values, jnp.expand_dims(safe, class_axis), axis=class_axis).squeeze(class_axis)
+    target_weight = jnp.where(keep, 1 if weight is None else weight[safe], 0).astype(values.dtype)
+    return picked, keep, target_weight
+
+
+def _logsumexp(x: jax.Array, axis: int) -> jax.Array:
+    """``log(sum(exp(x)))`` along ``axis``, stable. Callers read ``x`` itself afterwards, not ``x - max``:
+    a gather from that fused intermediate would materialise it (twice the memory traffic at 50k classes)."""
+    top = lax.stop_gradient(x.max(axis=axis, keepdims=True))
+    return jnp.log(jnp.exp(x - top).sum(axis=axis)) + top.squeeze(axis)
+
+
+def _reduce_nll(losses: jax.Array, target_weight: jax.Array, reduction: str) -> jax.Array:
     if reduction == "mean":
-        return losses.sum() / w.sum()  # torch's weighted mean: 0/0 = nan when everything is ignored
+        return losses.sum() / target_weight.sum()  # torch's weighted mean: 0/0 = nan when everything is ignored
     return _reduction.apply(losses, reduction)
 
 
@@ -300,7 +318,12 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     ``mean`` divides by the summed weights of the non-ignored targets, as torch.
     """
     reduction = _reduction_of(size_average, reduce, reduction)
-    return _class_nll(_unwrap(input), _unwrap(target), weight, ignore_index, reduction, "nll_loss")
+    logp, t = _unwrap(input), _unwrap(target)
+    _check_class_target(logp, t, ignore_index, "nll_loss")
+    class_axis = 1 if logp.ndim >= 2 else 0
+    w = _class_weight(weight, logp.shape[class_axis], logp.dtype)
+    picked, _, target_weight = _pick(logp, t, w, ignore_index, class_axis)
+    return _reduce_nll(-picked * target_weight, target_weight, reduction)
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
@@ -311,40 +334,130 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     uniform distribution exactly as torch does (weights and ignore_index included).
     Probabilities (``target`` shaped like ``input``): ``-sum_c w_c p_c log q_c``, mean over the
     batch (and spatial) positions.
+
+    ``log q_c = x_c - logsumexp(x)`` is never materialised for all classes: the loss needs the target
+    class (or a weighted sum over the classes), so a large vocabulary costs one pass for the
+    log-sum-exp and one gather. Half-precision logits are accumulated in float32, as torch does.
     """
     reduction = _reduction_of(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     x, t = _unwrap(input), _unwrap(target)
+    probabilities = t.shape == x.shape and jnp.issubdtype(t.dtype, jnp.floating)
+    if probabilities and ignore_index != -100:
+        raise RuntimeError("ignore_index is not supported for floating point target")
+    if not probabilities:
+        _check_class_target(x, t, ignore_index, "cross_entropy")
+    out_dtype = x.dtype
+    x = x.astype(jnp.float32) if x.dtype in _LOW_PRECISION else x
     class_axis = 1 if x.ndim >= 2 else 0
-    logp = log_softmax(x, dim=class_axis)
-    classes = x.shape[class_axis] if x.ndim else 1
-    w = _class_weight(weight, classes, logp.dtype)
+    classes = x.shape[class_axis]
+    w = _class_weight(weight, classes, x.dtype)
     w_b = None if w is None else w.reshape((classes,) + (1,) * (x.ndim - class_axis - 1))
-    if t.shape == x.shape and jnp.issubdtype(t.dtype, jnp.floating):
-        if ignore_index != -100:
-            raise RuntimeError("ignore_index is not supported for floating point target")
+    lse = _logsumexp(x, class_axis)  # log q_c = x_c - lse
+
+    def weighted_log_q_sum(coefficients):  # sum_c coefficients_c log q_c
+        return (x * coefficients).sum(axis=class_axis) - lse * coefficients.sum(axis=class_axis)
+
+    if probabilities:
         if label_smoothing > 0:
             t = t * (1 - label_smoothing) + label_smoothing / classes
-        terms = logp * t if w_b is None else logp * t * w_b
-        losses = -terms.sum(axis=class_axis)
+        losses = -weighted_log_q_sum(t if w_b is None else t * w_b)
         if reduction == "mean":
-            return losses.sum() / (x.size // classes) if x.ndim else losses
-        return _reduction.apply(losses, reduction)
-    nll = _class_nll(logp, t, weight, ignore_index, reduction, "cross_entropy")
+            return (losses.sum() / (x.size // classes) if x.ndim > 1 else losses).astype(out_dtype)
+        return _reduction.apply(losses, reduction).astype(out_dtype)
+    picked, keep, target_weight = _pick(x, t, w, ignore_index, class_axis)
+    nll = _reduce_nll(-(picked - lse) * target_weight, target_weight, reduction)
     if label_smoothing == 0:
-        return nll
-    keep = t != ignore_index
-    smooth = -(logp if w_b is None else logp * w_b).sum(axis=class_axis)
+        return nll.astype(out_dtype)
+    if w is None:
+        smooth = -(x.sum(axis=class_axis) - classes * lse)
+    else:
+        smooth = -weighted_log_q_sum(jnp.broadcast_to(w_b, x.shape))
     smooth = jnp.where(keep, smooth, 0)
     if reduction == "mean":
-        if w is None:
-            smooth = smooth.sum() / keep.sum()
-        else:
-            smooth = smooth.sum() / jnp.where(keep, w[jnp.where(keep, t, 0)], 0).sum()
+        smooth = smooth.sum() / (keep.sum() if w is None else target_weight.sum())
     else:
         smooth = _reduction.apply(smooth, reduction)
-    return (1 - label_smoothing) * nll + smooth * (label_smoothing / classes)
+    return ((1 - label_smoothing) * nll + smooth * (label_smoothing / classes)).astype(out_dtype)
+
+
+def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weight=None, reduction: str = "mean",
+                         ignore_index: int | None = None, label_smoothing: float = 0.0, options=None) -> jax.Array:
+    """``cross_entropy(linear(input, linear_weight, linear_bias), target, ...)`` in one call.
+
+    Shapes: input ``(N, in_features)`` or ``(in_features,)``; linear_weight ``(C, in_features)`` or
+    ``(C, d1, ..., dK, in_features)`` (K-dimensional loss, batched input only); target as for
+    :func:`cross_entropy` on the logits ``(N, C, d1, ..., dK)``. ``ignore_index`` defaults to -100 for
+    class indices and must stay None for probabilities.
+
+    ``options`` (a :class:`torchjax.nn.LinearCrossEntropyOptions`) selects the chunked path for class-index
+    targets without label smoothing: the batch goes through in chunks whose logits are recomputed in the
+    backward pass (``jax.checkpoint``), so the full ``(N, C)`` logits never exist at once. Values and
+    gradients are the reference path's; ``acc_policy`` has no effect (half inputs accumulate in float32).
+    """
+    x, w = _unwrap(input), _unwrap(linear_weight)
+    t = _unwrap(target)
+    if x.ndim < 1 or x.ndim > 2:
+        raise RuntimeError(f"expected input with dimensionality 1 or 2, got {x.ndim}")
+    if w.ndim < 2:
+        raise RuntimeError(f"expected linear_weight with dimensionality at least 2, got {w.ndim}")
+    batches, in_features = x.shape[:-1], x.shape[-1]
+    if in_features != w.shape[-1]:
+        raise RuntimeError(f"expected equal input and linear_weight last dimensions (in_features), got "
+                           f"{in_features} and {w.shape[-1]}, respectively")
+    classes, out_features = w.shape[0], tuple(w.shape[1:-1])
+    b = None if linear_bias is None else _unwrap(linear_bias)
+    if b is not None and tuple(b.shape) != (classes, *out_features):
+        raise RuntimeError(f"expected linear_bias shape {(classes, *out_features)}, got {tuple(b.shape)}")
+    if out_features and not batches:
+        raise RuntimeError(f"K-dimensional loss defined by linear_weight shape {tuple(w.shape)} requires batched "
+                           f"input, (N, {in_features}), got unbatched input with shape {tuple(x.shape)}")
+    logits_shape = (*batches, classes, *out_features)
+    if tuple(t.shape) == logits_shape and ignore_index is not None:
+        raise RuntimeError("ignore_index cannot be specified when target contains probabilities")
+    ignore_index = -100 if ignore_index is None else ignore_index
+    if options is not None:
+        chunkable = (not out_features and reduction in ("mean", "sum", "none") and label_smoothing == 0.0
+                     and jnp.issubdtype(t.dtype, jnp.integer))
+        if chunkable:
+            return _linear_cross_entropy_chunked(x, w, t, b, weight, reduction, ignore_index, options)
+        warnings.warn(
+            "linear_cross_entropy: ``options`` ignored; chunked path needs reduction in {'mean','sum','none'}, "
+            f"label_smoothing == 0, an integer target, out_features == (). Got reduction={reduction!r}, "
+            f"label_smoothing={label_smoothing}, target.dtype={t.dtype}, out_features={out_features}.",
+            stacklevel=2,
+        )
+    flat_w = w.reshape(-1, in_features)
+    flat_b = None if b is None else b.reshape(-1)
+    logits = linear(x, flat_w, flat_b).reshape(logits_shape)
+    return cross_entropy(logits, t, weight=weight, reduction=reduction, ignore_index=ignore_index,
+                         label_smoothing=label_smoothing)
+
+
+def _linear_cross_entropy_chunked(x, w, t, b, weight, reduction: str, ignore_index: int, options) -> jax.Array:
+    batched = x.ndim == 2
+    x, t = (x, t) if batched else (x[None], t[None])
+    rows = x.shape[0]
+    _check_class_target(jax.ShapeDtypeStruct((rows, w.shape[0]), x.dtype), t, ignore_index, "linear_cross_entropy",
+                        out_of_range=RuntimeError)  # torch's chunked kernel raises RuntimeError here
+    chunk = options._batch_chunk_size(rows, x.shape[1], w.shape[0], x.dtype)
+    class_weight = _class_weight(weight, w.shape[0], jnp.float32 if x.dtype in _LOW_PRECISION else x.dtype)
+    padded = -(-rows // chunk) * chunk
+    x_chunks = jnp.pad(x, ((0, padded - rows), (0, 0))).reshape(padded // chunk, chunk, x.shape[1])
+    t_chunks = jnp.pad(t, (0, padded - rows), constant_values=ignore_index).reshape(padded // chunk, chunk)
+
+    @jax.checkpoint  # the backward pass recomputes each chunk's logits instead of keeping them all
+    def chunk_losses(x_chunk, t_chunk):
+        logits = linear(x_chunk, w, b)
+        logits = logits.astype(jnp.float32) if logits.dtype in _LOW_PRECISION else logits
+        picked, _, target_weight = _pick(logits, t_chunk, class_weight, ignore_index, 1)
+        return -(picked - _logsumexp(logits, 1)) * target_weight, target_weight
+
+    losses, target_weight = lax.map(lambda pair: chunk_losses(*pair), (x_chunks, t_chunks))
+    losses, target_weight = losses.reshape(-1)[:rows], target_weight.reshape(-1)[:rows]
+    out = _reduce_nll(losses, target_weight, reduction).astype(x.dtype)
+    return out if batched or reduction != "none" else out[0]
 
 
 def _check_margin_input(x: jax.Array, y: jax.Array) -> tuple[int, int]:
@@ -376,7 +489,7 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
                            f"Input has shape {list(x.shape)}.")
     if weight is not None and _unwrap(weight).shape != (classes,):
         raise RuntimeError(f"inconsistent weight size, expected {classes} but got {list(_unwrap(weight).shape)}")
-    if _concrete(y) and bool(jnp.any((y < 0) | (y >= classes))):
+    if _concrete(y) and ((_host(y) < 0) | (_host(y) >= classes)).any():
         raise RuntimeError("target out of range")
     rows, labels = x.reshape(frames, classes), y.reshape(frames)
     picked = jnp.take_along_axis(rows, labels[:, None], axis=1)
@@ -400,7 +513,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     frames, classes = _check_margin_input(x, y)
     if y.shape != x.shape:
         raise RuntimeError(f"inconsistent target size: {list(y.shape)} for input of size: {list(x.shape)}")
-    if _concrete(y) and bool(jnp.any((y < -1) | (y >= classes))):
+    if _concrete(y) and ((_host(y) < -1) | (_host(y) >= classes)).any():
         raise RuntimeError("argument #2 'target' is out of range")
     rows, labels = x.reshape(frames, classes), y.reshape(frames, classes)
     listed = jnp.cumprod(labels != -1, axis=1).astype(bool)  # the targets are the entries before the first -1
@@ -551,7 +664,8 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
                       reduction: str = "mean") -> jax.Array:
     """Gaussian negative log-likelihood ``0.5 (log v + (x - y)² / v)`` (+ ``0.5 log 2 pi`` when ``full``).
 
-    ``var`` is a positive float, an array shaped like ``input``, shaped like ``input`` without its last
+    ``var`` is a positive float (or a 0-d array, which torch refuses: ``torchjax.compile`` traces
+    Python floats into 0-d arrays), an array shaped like ``input``, shaped like ``input`` without its last
     dimension, or shaped like ``input`` with one dimension of size 1 (homoscedastic along it). It is
     clamped at ``eps`` for the value only; the gradient passes through the clamp, as in torch.
     """
@@ -564,8 +678,10 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
         raise TypeError(f"var must be a float or an array, got {type(var).__name__}")
     else:
         v = _unwrap(var)
-        if _concrete(v) and bool(jnp.any(v < 0)):
+        if _concrete(v) and (_host(v) < 0).any():
             raise ValueError("var has negative entry/entries")
+        if v.ndim == 0:  # a float that torchjax.compile traced into a 0-d array
+            v = jnp.broadcast_to(v, x.shape)
     if v.shape != x.shape:
         if x.shape[:-1] == v.shape:
             v = v[..., None]
@@ -768,9 +884,9 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0, 
                            "for argument #2 'targets'")
     tg = tg.astype(jnp.int32)
     if _concrete(il, tl):
-        _check_ctc_lengths(np.asarray(il), np.asarray(tl), tg, steps)
+        _check_ctc_lengths(_host(il), _host(tl), tg, steps)
     if tg.ndim == 1:  # concatenated targets -> padded (N, S); S is static: the longest target, or all of them
-        width = int(np.max(np.asarray(tl), initial=0)) if _concrete(tl) else tg.shape[0]
+        width = int(np.max(_host(tl), initial=0)) if _concrete(tl) else tg.shape[0]
         starts = jnp.cumsum(tl) - tl
         index = jnp.clip(starts[:, None] + jnp.arange(width)[None], 0, max(tg.shape[0] - 1, 0))
         tg = tg[index] if tg.shape[0] else jnp.zeros((batch, width), jnp.int32)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .. import functional as F
 from ..parameter import _unwrap
@@ -94,9 +95,11 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         batched = target.ndim > 0
         if not batched:
             x, target = x[None], target[None]
-        if not isinstance(target, jax.core.Tracer) and bool(jnp.any((target < 0) | (target >= self.n_classes))):
-            raise RuntimeError(f"Target values should be in [0, {self.n_classes - 1}], but values in range "
-                               f"[{int(target.min())}, {int(target.max())}] were found. ")
+        if not isinstance(target, jax.core.Tracer):  # eager only; NumPy, as jnp would trace under jit
+            values = np.asarray(target)
+            if ((values < 0) | (values >= self.n_classes)).any():
+                raise RuntimeError(f"Target values should be in [0, {self.n_classes - 1}], but values in range "
+                                   f"[{values.min()}, {values.max()}] were found. ")
         output = jnp.zeros(target.shape, x.dtype)
         head_index = target
         for i, projection in enumerate(self.tail):

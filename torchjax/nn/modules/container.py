@@ -9,6 +9,7 @@ becomes a :class:`~torchjax.nn.Parameter` here.
 from __future__ import annotations
 
 import operator
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from itertools import chain, islice
@@ -24,7 +25,7 @@ from .module import Module
 if TYPE_CHECKING:  # typing.Self is Python >= 3.11; annotations are never evaluated at runtime here
     from typing import Self
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
+__all__ = ["Container", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
 _V = TypeVar("_V")
 
@@ -117,6 +118,21 @@ def _check_factor(seq: Sequential, other: Any) -> None:
         raise TypeError(f"unsupported operand type(s) for *: {type(seq)} and {type(other)}")
     if other <= 0:
         raise ValueError(f"Non-positive multiplication factor {other} for {type(seq)}")
+
+
+class Container(Module):
+    """Deprecated (as in torch): a Module whose keyword arguments become its submodules."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        warnings.warn(
+            "`nn.Container` is deprecated. All of its functionality is now implemented in `nn.Module`. "
+            "Subclass that instead.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        super().__init__()
+        for key, value in kwargs.items():
+            self.add_module(key, value)
 
 
 class Sequential(Module):

@@ -6,20 +6,26 @@ Class weights (``weight``, ``pos_weight``) are buffers, so ``to()``, ``state_dic
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import warnings
 from collections.abc import Callable
+from typing import Literal
 
 import jax
+import jax.numpy as jnp
 
 from .. import _reduction
 from .. import functional as F
 from ..parameter import _unwrap
 from .distance import PairwiseDistance
+from .linear import Linear
 from .module import Module
 
 __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "CTCLoss", "CosineEmbeddingLoss", "CrossEntropyLoss", "GaussianNLLLoss",
-    "HingeEmbeddingLoss", "HuberLoss", "KLDivLoss", "L1Loss", "MSELoss", "MarginRankingLoss", "MultiLabelMarginLoss",
+    "HingeEmbeddingLoss", "HuberLoss", "KLDivLoss", "L1Loss", "LinearCrossEntropyLoss", "LinearCrossEntropyOptions",
+    "MSELoss", "MarginRankingLoss", "MultiLabelMarginLoss",
     "MultiLabelSoftMarginLoss", "MultiMarginLoss", "NLLLoss", "NLLLoss2d", "PoissonNLLLoss", "SmoothL1Loss",
     "SoftMarginLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss",
 ]
@@ -165,6 +171,111 @@ class CrossEntropyLoss(_WeightedLoss):
     def forward(self, input: jax.Array, target: jax.Array) -> jax.Array:
         return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
                                reduction=self.reduction, label_smoothing=self.label_smoothing)
+
+
+_ACC_DTYPES = {jnp.dtype(d) for d in (jnp.float16, jnp.bfloat16, jnp.float32, jnp.float64)}
+
+
+@dataclasses.dataclass(slots=True, frozen=True)
+class LinearCrossEntropyOptions:
+    """Configuration of the chunked :func:`F.linear_cross_entropy` (torch's fields and checks).
+
+    The batch is processed in chunks of ``batch_chunk_size`` rows (or a size from ``chunking_method``:
+    'aspect_ratio' sizes a chunk's logits like the input, 'aspect_ratio:N' N times smaller, 'auto' picks
+    one), each chunk's logits recomputed in the backward pass, so the ``(N, C)`` logits never exist at
+    once. ``allow_retain_graph``, ``acc_policy`` and ``acc_dtype`` tune torch's in-place backward and
+    precision; they are validated and kept for porting, with no effect on JAX's functional gradients.
+    """
+
+    allow_retain_graph: bool = False
+    batch_chunk_size: int | None = None
+    chunking_method: str | None = "auto"
+    acc_policy: Literal["accurate", "balanced", "compact", "auto"] = "auto"
+    acc_dtype: object | None = None
+
+    def __post_init__(self) -> None:
+        if self.acc_policy not in {"auto", "accurate", "balanced", "compact"}:
+            raise ValueError(f"invalid acc_policy: {self.acc_policy!r}")
+        if self.chunking_method is not None and self.chunking_method != "auto":
+            name, sep, factor = self.chunking_method.partition(":")
+            factor = factor if sep else "1"
+            if not (name == "aspect_ratio" and factor.isdigit() and int(factor) > 0):
+                raise ValueError(f"invalid chunking_method: {self.chunking_method!r}")
+        if not (self.batch_chunk_size is None or (isinstance(self.batch_chunk_size, int)
+                                                  and self.batch_chunk_size > 0)):
+            raise ValueError(f"batch_chunk_size must be positive int or None, got {self.batch_chunk_size!r}")
+        try:
+            supported = self.acc_dtype is None or jnp.dtype(self.acc_dtype) in _ACC_DTYPES
+        except TypeError:
+            supported = False
+        if not supported:
+            raise ValueError(f"acc_dtype must be one of {{None, float16, bfloat16, float32, float64}}, got "
+                             f"{self.acc_dtype!r}. Pass acc_dtype=None to let the op pick automatically.")
+
+    def _batch_chunk_size(self, rows: int, in_features: int, classes: int, dtype) -> int:
+        """Rows per chunk for this call, resolved as torch's ``_adjust`` does (CPU defaults for 'auto')."""
+        method = self.chunking_method
+        if method == "auto":
+            half = jnp.dtype(dtype) in (jnp.dtype(jnp.float16), jnp.dtype(jnp.bfloat16))
+            method = None if self.batch_chunk_size is not None else "aspect_ratio" if half else "aspect_ratio:2"
+        size = rows if self.batch_chunk_size is None else min(self.batch_chunk_size, rows)
+        if method is not None:
+            factor = int(method.split(":", 1)[1]) if ":" in method else 1
+            target = -(-rows // -(-classes // in_features))
+            computed = min((1 << (target - 1).bit_length()) // factor, rows)
+            if self.batch_chunk_size is not None and self.batch_chunk_size != computed:
+                raise ValueError(f"batch_chunk_size (={self.batch_chunk_size}) and chunking_method ('{method}') "
+                                 f"give different chunk sizes ({self.batch_chunk_size} vs {computed}); pass only one.")
+            size = computed
+        return max(1, size)
+
+
+class LinearCrossEntropyLoss(_WeightedLoss):
+    """A linear layer to ``num_classes`` (times ``out_features``) logits and the cross entropy, in one
+    module; see :func:`F.linear_cross_entropy`.
+
+    Arguments:
+        in_features: size of each input sample. num_classes: C.
+        out_features: extra logit dimensions ``(d1, ..., dK)`` for a K-dimensional loss.
+        bias: whether the linear layer has a bias. device, dtype: of the linear layer's parameters.
+        reduction, weight, ignore_index, label_smoothing: as :class:`CrossEntropyLoss` (``ignore_index``
+            None means -100 for class indices).
+        options: a :class:`LinearCrossEntropyOptions` for the chunked, memory-saving path.
+
+    The linear layer is ``self.linear`` with a 2-d weight ``(C * prod(out_features), in_features)``, as torch.
+    """
+
+    __constants__ = ["num_classes", "out_features", "reduction", "ignore_index", "label_smoothing"]
+
+    def __init__(self, in_features: int, num_classes: int, *, out_features: tuple[int, ...] = (), bias: bool = False,
+                 device=None, dtype=None, reduction: str = "mean", weight=None, ignore_index: int | None = None,
+                 label_smoothing: float = 0.0, options: LinearCrossEntropyOptions | None = None) -> None:
+        if weight is not None and tuple(_unwrap(weight).shape) != (num_classes,):
+            raise RuntimeError(f"expected weight shape to be {(num_classes,)}, got {tuple(_unwrap(weight).shape)}")
+        if label_smoothing < 0 or label_smoothing > 1.0:
+            raise RuntimeError(f"expected label_smoothing to be in range [0, 1], got {label_smoothing}")
+        super().__init__(weight=weight, size_average=None, reduce=None, reduction=reduction)
+        self.num_classes = num_classes
+        self.out_features = out_features
+        self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
+        self.linear = Linear(in_features, math.prod(out_features, start=num_classes), bias=bias, device=device,
+                             dtype=dtype)
+        self.options = options
+
+    def forward(self, input: jax.Array, target: jax.Array) -> jax.Array:
+        linear_weight = self.linear.weight.reshape((self.num_classes, *self.out_features, self.linear.in_features))
+        linear_bias = (None if self.linear.bias is None
+                       else self.linear.bias.reshape((self.num_classes, *self.out_features)))
+        return F.linear_cross_entropy(input, linear_weight, target, linear_bias=linear_bias, weight=self.weight,
+                                      reduction=self.reduction, ignore_index=self.ignore_index,
+                                      label_smoothing=self.label_smoothing, options=self.options)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.linear.in_features}, num_classes={self.num_classes}, "
+                f"out_features={self.out_features}, bias={self.linear.bias is not None}, "
+                f"reduction={self.reduction}, ignore_index={self.ignore_index}, "
+                f"label_smoothing={self.label_smoothing}, options={self.options}")
 
 
 class BCELoss(_WeightedLoss):
