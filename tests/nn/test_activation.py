@@ -36,7 +36,8 @@ HAND_PICKED = [
     ("PReLU", (), {}), ("PReLU", (3,), dict(init=-0.1)), ("RReLU", (0.1, 0.3), {}), ("RReLU", (), dict(inplace=True)),
     ("ELU", (), {}), ("ELU", (0.5, True), {}), ("CELU", (), {}), ("CELU", (2.0,), {}), ("SELU", (), {}),
     ("GELU", (), {}), ("GELU", ("tanh",), {}), ("SiLU", (), {}), ("Mish", (True,), {}), ("Sigmoid", (), {}),
-    ("Tanh", (), {}), ("Hardtanh", (), {}), ("Hardtanh", (-2.0, 0.5), {}), ("Hardtanh", (), dict(min_val=-0.5, max_val=3)),
+    ("Tanh", (), {}), ("Hardtanh", (), {}), ("Hardtanh", (-2.0, 0.5), {}),
+    ("Hardtanh", (), dict(min_val=-0.5, max_val=3)),
     ("Hardsigmoid", (), {}), ("Hardswish", (), {}), ("Hardshrink", (), {}), ("Hardshrink", (1.0,), {}),
     ("Softshrink", (), {}), ("Softshrink", (1.0,), {}), ("Tanhshrink", (), {}), ("Softsign", (), {}),
     ("Softplus", (), {}), ("Softplus", (2, 10), {}), ("Softplus", (0.5, 1), {}), ("LogSigmoid", (), {}),
@@ -97,6 +98,11 @@ def _j(a):
     return jnp.asarray(np.asarray(a, np.float32))
 
 
+def _fresh(x):
+    """A copy for torch's in-place functions to write into (jax arrays are never written)."""
+    return x.clone() if isinstance(x, torch.Tensor) else x
+
+
 FUNCTIONAL = [
     lambda F, a, x: F.tanh(x), lambda F, a, x: F.sigmoid(x), lambda F, a, x: F.relu(x, inplace=True),
     lambda F, a, x: F.hardtanh(x, min_val=-2.0, max_val=2.0), lambda F, a, x: F.hardtanh(x, 1.0, 1.0),
@@ -110,6 +116,15 @@ FUNCTIONAL = [
     lambda F, a, x: F.softshrink(x, 0.2), lambda F, a, x: F.threshold(x, 0.5, -1.0), lambda F, a, x: F.glu(x, dim=-1),
     lambda F, a, x: F.hardsigmoid(x), lambda F, a, x: F.hardswish(x), lambda F, a, x: F.softmax(x, 1),
     lambda F, a, x: F.log_softmax(x, -1), lambda F, a, x: F.prelu(a(-2.0).reshape(()), a([0.5])),
+    # The in-place spellings: torch writes into a copy here; ours return the result.
+    lambda F, a, x: F.relu_(_fresh(x)),
+    lambda F, a, x: F.threshold_(_fresh(x), 0.5, 2.0),
+    lambda F, a, x: F.hardtanh_(_fresh(x), -0.5, 0.5),
+    lambda F, a, x: F.elu_(_fresh(x), 0.5),
+    lambda F, a, x: F.selu_(_fresh(x)),
+    lambda F, a, x: F.celu_(_fresh(x), 2.0),
+    lambda F, a, x: F.leaky_relu_(_fresh(x), 0.3),
+    lambda F, a, x: F.rrelu_(_fresh(x), 0.2, 0.3),
 ]
 
 

@@ -458,8 +458,9 @@ def test_extreme_values_are_finite_and_match_torch():
     def bce(p, y):
         return F.binary_cross_entropy(p, y, reduction="none")
 
-    assert_close(bce(jnp.asarray(probs), jnp.asarray(labels)), expected)
-    gp, gy = jax.grad(lambda p, y: bce(p, y).sum(), argnums=(0, 1))(jnp.asarray(probs), jnp.asarray(labels))
+    value, (gp, gy) = jax.jit(lambda p, y: (bce(p, y), jax.grad(lambda p, y: bce(p, y).sum(), argnums=(0, 1))(p, y)))(
+        jnp.asarray(probs), jnp.asarray(labels))
+    assert_close(value, expected)
     assert_close(gp, pt.grad, rtol=1e-4)
     assert_close(gy, lt.grad, rtol=1e-4)
 
@@ -765,10 +766,11 @@ def test_adaptive_log_softmax_matches_torch(head_bias):
     xt = torch.tensor(x, requires_grad=True)
     expected = theirs(xt, torch.tensor(target))
     expected.loss.backward()
-    out = ours(jnp.asarray(x), jnp.asarray(target))  # eager, with the eager target check
-    assert out._fields == ("output", "loss")
-    assert_close(out.output, expected.output)
-    assert_close(out.loss, expected.loss)
+    if not head_bias:  # once eagerly, with the eager target check
+        out = ours(jnp.asarray(x), jnp.asarray(target))
+        assert out._fields == ("output", "loss")
+        assert_close(out.output, expected.output)
+        assert_close(out.loss, expected.loss)
 
     @torchjax.compile
     def everything(m, x, t):
@@ -787,6 +789,7 @@ def test_adaptive_log_softmax_matches_torch(head_bias):
     assert_close(single, expected.output[1])
 
 
+@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors")
 def test_adaptive_log_softmax_errors_match_torch():
     theirs, ours = _adaptive_pair()
     x = _normal(3, 8)

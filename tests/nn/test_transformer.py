@@ -165,11 +165,13 @@ def test_torch_transformer_state_dict_loads_unchanged_and_matches():
     rng = np.random.default_rng(5)
     src, tgt = rng.standard_normal((2, 6, D_MODEL)).astype(np.float32), rng.standard_normal((2, 4, D_MODEL))
     tgt = tgt.astype(np.float32)
-    src_padding = np.zeros((2, 6), bool)
-    src_padding[1, 4:] = True
+    src_padding = np.zeros((2, 6), np.float32)
+    src_padding[1, 4:] = -np.inf
+    tgt_padding = np.zeros((2, 4), np.float32)
+    tgt_padding[1, 3] = -np.inf
     masks = dict(tgt_mask=to_numpy(tnn.Transformer.generate_square_subsequent_mask(4)),
                  src_key_padding_mask=src_padding, memory_key_padding_mask=src_padding,
-                 tgt_key_padding_mask=np.array([[False] * 4, [False, False, False, True]]))
+                 tgt_key_padding_mask=tgt_padding)
     check_call_parity(theirs, ours, (src, tgt), masks, atol=3e-5)
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "celu", "elu", "gelu", "glu", "gumbel_softmax", "hardshrink", "hardsigmoid", "hardswish", "hardtanh",
     "leaky_relu", "log_softmax", "logsigmoid", "mish", "prelu", "relu", "relu6", "rrelu", "selu", "sigmoid", "silu",
     "softmax", "softmin", "softplus", "softshrink", "softsign", "tanh", "tanhshrink", "threshold",
+    "celu_", "elu_", "hardtanh_", "leaky_relu_", "relu_", "rrelu_", "selu_", "threshold_",
 ]
 
 _LOW_PRECISION = (jnp.float16, jnp.bfloat16)
@@ -47,10 +48,13 @@ def relu(input, inplace: bool = False) -> jax.Array:
     return jax.nn.relu(_unwrap(input))
 
 
-def threshold(input, threshold: float, value: float, inplace: bool = False) -> jax.Array:
+def _threshold(input, threshold: float, value: float, inplace: bool = False) -> jax.Array:
     """``x`` where ``x > threshold``, else ``value``."""
     x = _unwrap(input)
     return jnp.where(x > threshold, x, jnp.asarray(value, x.dtype))
+
+
+threshold = _threshold  # as torch: the name is taken by the argument inside the function
 
 
 def _clamp(x: jax.Array, low: float, high: float) -> jax.Array:
@@ -289,3 +293,45 @@ def gumbel_softmax(logits, tau: float = 1, hard: bool = False, eps: float = 1e-1
     y_hard = (lax.broadcasted_iota(jnp.int32, x.shape, axis) == index).astype(x.dtype)
     return y_hard - lax.stop_gradient(y_soft) + y_soft
 
+
+# torch's in-place variants. JAX arrays cannot be modified, so each returns its result like the
+# out-of-place form: write ``x = F.relu_(x)``; a bare ``F.relu_(x)`` leaves ``x`` unchanged.
+def relu_(input) -> jax.Array:
+    """:func:`relu`, returning the result (see the note above)."""
+    return relu(input)
+
+
+def threshold_(input, threshold: float, value: float) -> jax.Array:
+    """:func:`threshold`, returning the result."""
+    return _threshold(input, threshold, value)
+
+
+def hardtanh_(input, min_val: float = -1.0, max_val: float = 1.0) -> jax.Array:
+    """:func:`hardtanh`, returning the result."""
+    return hardtanh(input, min_val, max_val)
+
+
+def elu_(input, alpha: float = 1.0) -> jax.Array:
+    """:func:`elu`, returning the result."""
+    return elu(input, alpha)
+
+
+def selu_(input) -> jax.Array:
+    """:func:`selu`, returning the result."""
+    return selu(input)
+
+
+def celu_(input, alpha: float = 1.0) -> jax.Array:
+    """:func:`celu`, returning the result."""
+    return celu(input, alpha)
+
+
+def leaky_relu_(input, negative_slope: float = 0.01) -> jax.Array:
+    """:func:`leaky_relu`, returning the result."""
+    return leaky_relu(input, negative_slope)
+
+
+def rrelu_(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False, *,
+           generator=None) -> jax.Array:
+    """:func:`rrelu`, returning the result."""
+    return rrelu(input, lower, upper, training, generator=generator)

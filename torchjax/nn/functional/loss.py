@@ -5,8 +5,8 @@ Shared conventions:
 - ``reduction`` is 'none' | 'mean' | 'sum'; the deprecated ``size_average`` / ``reduce`` override it
   exactly as torch maps them (with torch's deprecation warning).
 - Checks of shapes and arguments raise torch's exception types. Checks of *values* (a class index out
-  of range, a probability outside [0, 1], a negative variance) run only eagerly: under ``jit``,
-  ``grad`` or ``vmap`` the values are tracers and the check is skipped, as data cannot raise there.
+  of range, a probability outside [0, 1], a negative variance) run only on concrete arrays, in NumPy:
+  under ``jit``, ``grad`` or ``vmap`` the values are tracers and the check is skipped.
 - Where torch's backward is not the derivative of its forward (BCE's clamped log, CTC's gradient
   with respect to the logits) a ``custom_vjp`` reproduces torch's gradient; elsewhere autodiff of a
   numerically stable forward gives it, with torch's choice at the kinks (``|x|`` has gradient 0 at 0,
@@ -32,9 +32,8 @@ from .linear import linear
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cosine_embedding_loss", "cross_entropy", "ctc_loss",
     "gaussian_nll_loss", "hinge_embedding_loss", "huber_loss", "kl_div", "l1_loss", "linear_cross_entropy",
-    "margin_ranking_loss",
-    "mse_loss", "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss", "nll_loss",
-    "poisson_nll_loss", "smooth_l1_loss", "soft_margin_loss", "triplet_margin_loss",
+    "margin_ranking_loss", "mse_loss", "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss",
+    "nll_loss", "poisson_nll_loss", "smooth_l1_loss", "soft_margin_loss", "triplet_margin_loss",
     "triplet_margin_with_distance_loss",
 ]
 
@@ -73,7 +72,7 @@ def _warn_if_broadcast(input: jax.Array, target: jax.Array) -> None:
             f"Using a target size ({tuple(target.shape)}) that is different to the input size "
             f"({tuple(input.shape)}). This will likely lead to incorrect results due to broadcasting. "
             "Please ensure they have the same size.",
-            stacklevel=3,
+            stacklevel=4,  # the caller of l1_loss / mse_loss / ...
         )
 
 
@@ -187,10 +186,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if x.shape != y.shape:
         raise ValueError(f"Using a target size ({tuple(y.shape)}) that is different to the input size "
                          f"({tuple(x.shape)}) is deprecated. Please ensure they have the same size.")
-    if _concrete(x) and ((_host(x) < 0) | (_host(x) > 1)).any():
-        raise RuntimeError("all elements of input should be between 0 and 1")
-    if _concrete(y) and ((_host(y) < 0) | (_host(y) > 1)).any():
-        raise RuntimeError("all elements of target should be between 0 and 1")
+    for name, values in (("input", x), ("target", y)):
+        if _concrete(values) and not ((_host(values) >= 0) & (_host(values) <= 1)).all():
+            raise RuntimeError(f"all elements of {name} should be between 0 and 1")
     loss = _bce(x, y.astype(x.dtype))
     if weight is not None:
         w = _unwrap(weight)
@@ -839,6 +837,9 @@ def _ctc_nll_bwd(blank, zero_infinity, residual, g):
 
 
 _ctc_nll.defvjp(_ctc_nll_fwd, _ctc_nll_bwd)
+# One XLA program per shape even when called eagerly (op-by-op dispatch of the lattice set-up and the
+# two scans costs far more); inside a trace the jit is inlined.
+_ctc_nll_jit = jax.jit(_ctc_nll, static_argnums=(4, 5))
 
 
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0, reduction: str = "mean",
@@ -891,7 +892,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0, 
         index = jnp.clip(starts[:, None] + jnp.arange(width)[None], 0, max(tg.shape[0] - 1, 0))
         tg = tg[index] if tg.shape[0] else jnp.zeros((batch, width), jnp.int32)
     compute = jnp.float32 if lp.dtype in _LOW_PRECISION else lp.dtype
-    nll = _ctc_nll(lp.astype(compute), tg, il, tl, blank, zero_infinity).astype(lp.dtype)
+    nll = _ctc_nll_jit(lp.astype(compute), tg, il, tl, blank, zero_infinity).astype(lp.dtype)
     if zero_infinity:
         nll = jnp.where(jnp.isinf(nll), 0, nll)
     if reduction == "mean":

@@ -11,6 +11,7 @@ import warnings
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ..parameter import Parameter, _unwrap
 from ._utils import index_dtype
@@ -22,6 +23,12 @@ _INDEX_DTYPES = (jnp.int32, jnp.int64)
 
 def _concrete(*arrays) -> bool:
     return not any(isinstance(a, jax.core.Tracer) for a in arrays)
+
+
+def _host(x: jax.Array) -> np.ndarray | None:
+    """A NumPy copy of a concrete array for eager checks, None for a tracer (inside a trace, even
+    jnp ops on concrete arrays give tracers, so the checks run in NumPy)."""
+    return None if isinstance(x, jax.core.Tracer) else np.asarray(x)
 
 
 def _indices(input, fn: str) -> jax.Array:
@@ -70,7 +77,9 @@ def _renorm_stored(weight, idx: jax.Array, max_norm: float, norm_type: float) ->
     if not isinstance(weight, Parameter) or not _concrete(weight.data, idx):
         return
     referenced = jnp.zeros(weight.data.shape[0], bool).at[idx.reshape(-1)].set(True)
-    weight.data = jnp.where(referenced[:, None], _renormed(weight.data, max_norm, norm_type), weight.data)
+    renormed = jnp.where(referenced[:, None], _renormed(weight.data, max_norm, norm_type), weight.data)
+    if _concrete(renormed):  # not when called inside a trace on concrete values
+        weight.data = renormed
 
 
 def _lookup(weight: jax.Array, idx: jax.Array, keep: jax.Array | None, max_norm: float | None, norm_type: float,
@@ -110,7 +119,8 @@ def embedding(input, weight, padding_idx: int | None = None, max_norm: float | N
     if w.ndim != 2:
         raise RuntimeError("'weight' must be 2-D")
     padding_idx = _padding_index(padding_idx, w.shape[0], "Padding_idx must be within num_embeddings")
-    if idx.size and _concrete(idx) and (int(idx.min()) < 0 or int(idx.max()) >= w.shape[0]):
+    host = _host(idx)
+    if host is not None and host.size and (host.min() < 0 or host.max() >= w.shape[0]):
         raise IndexError("index out of range in self")
     if max_norm is not None:
         _renorm_stored(weight, idx, max_norm, norm_type)
@@ -131,18 +141,19 @@ def _bag_ids(offsets: jax.Array, length: int, include_last_offset: bool) -> tupl
 
 
 def _check_offsets(offsets: jax.Array, length: int) -> None:
-    if offsets.size == 0 or not _concrete(offsets):
+    host = _host(offsets)
+    if host is None or host.size == 0:
         return
-    if int(offsets[0]) != 0:
+    if host[0] != 0:
         raise RuntimeError(
             "offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start from position 0. "
-            f"However, got {int(offsets[0])}"
+            f"However, got {host[0]}"
         )
-    if int(offsets[-1]) > length:
+    if host[-1] > length:
         raise RuntimeError(
-            f"offsets[-1] can not be greater than input's length {length} but got offsets[-1] of {int(offsets[-1])}"
+            f"offsets[-1] can not be greater than input's length {length} but got offsets[-1] of {host[-1]}"
         )
-    if bool(jnp.any(offsets[1:] < offsets[:-1])):
+    if np.any(host[1:] < host[:-1]):
         raise RuntimeError("offsets must be non-decreasing (each bag starts at or after the previous one)")
 
 
@@ -204,12 +215,13 @@ def embedding_bag(input, weight, offsets=None, max_norm: float | None = None, no
         raise ValueError("max mode does not support sparse weights")
     idx = _indices(input_array, "embedding_bag")
     num_embeddings = weight_array.shape[0]
-    if idx.size and _concrete(idx):
-        bad = (idx < 0) | (idx >= num_embeddings)
-        if bool(bad.any()):
-            position = int(jnp.argmax(bad.reshape(-1)))
+    host = _host(idx)
+    if host is not None and host.size:
+        bad = ((host < 0) | (host >= num_embeddings)).reshape(-1)
+        if bad.any():
+            position = int(np.argmax(bad))
             raise RuntimeError(
-                f"Index {position} of input takes value {int(idx.reshape(-1)[position])} which is not in the valid "
+                f"Index {position} of input takes value {host.reshape(-1)[position]} which is not in the valid "
                 f"range [0, {num_embeddings})"
             )
     if max_norm is not None:
@@ -288,20 +300,18 @@ def one_hot(tensor, num_classes: int = -1) -> jax.Array:
     x = jnp.asarray(_unwrap(tensor))
     if x.dtype not in _INDEX_DTYPES:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
-    concrete = _concrete(x)
+    host = _host(x)
     if num_classes == -1:
         if x.size == 0:
             raise RuntimeError("Can not infer total number of classes from empty tensor.")
-        if not concrete:
+        if host is None:
             raise RuntimeError("one_hot: num_classes=-1 needs concrete values; pass num_classes under tracing")
-        num_classes = int(x.max()) + 1
-    if concrete and x.size:
-        if int(x.min()) < 0:
+        num_classes = int(host.max()) + 1
+    if host is not None and host.size:
+        if host.min() < 0:
             raise RuntimeError("Class values must be non-negative.")
-        if int(x.max()) >= num_classes:
+        if host.max() >= num_classes:
             raise RuntimeError("Class values must be smaller than num_classes.")
-    elif concrete and num_classes < 0:
-        raise RuntimeError("Class values must be smaller than num_classes.")
     return (x[..., None] == jnp.arange(num_classes, dtype=x.dtype)).astype(index_dtype())
 
 

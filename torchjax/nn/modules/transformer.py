@@ -17,6 +17,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ..._device import as_dtype, get_default_dtype, to_jax_device
 from .. import functional as F
@@ -55,8 +56,8 @@ def _detect_is_causal_mask(mask: jax.Array | None, is_causal: bool | None = None
     if mask is None or isinstance(mask, jax.core.Tracer):
         return False
     sz = size if size is not None else mask.shape[-2]
-    causal = _generate_square_subsequent_mask(sz, dtype=mask.dtype)
-    return mask.shape == causal.shape and bool(jnp.array_equal(mask, causal))
+    # In NumPy: inside a trace even jnp ops on concrete values give tracers.
+    return mask.shape == (sz, sz) and bool(np.array_equal(np.asarray(mask), np.triu(np.full((sz, sz), -np.inf), 1)))
 
 
 def _get_activation_fn(activation: str) -> Callable[[jax.Array], jax.Array]:
