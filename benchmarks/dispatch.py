@@ -193,7 +193,8 @@ def run_depth(depth: int, width: int, args) -> float:
     print(f"torchjax / hand-written = {ratio:.3f} (goal <= {GOAL:.2f}: {verdict})")
 
     program = next(iter(step._programs.values()))
-    ours = memory_bytes(program.jitted, program.layout.read(), program.layout.read_hparams(), [x, y])
+    state = program.layout.read()
+    ours = memory_bytes(program.jitted, (*state[:3], [], state[4]), state[3], program.layout.read_hparams(), [x, y])
     floor = memory_bytes(hand, hand_state["params"], x, y)
     print(f"compiled step memory: torchjax {ours / 1e6:.2f} MB, hand-written {floor / 1e6:.2f} MB "
           f"(ratio {ours / floor:.3f})")

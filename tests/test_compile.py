@@ -297,3 +297,22 @@ def test_grads_the_step_resets_first_are_not_inputs_and_compile_once():
     before = to_numpy(model.inp.weight.grad).copy()
     accumulate(model, x, y)
     np.testing.assert_allclose(to_numpy(model.inp.weight.grad), 2 * before, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("donate", [True, False])
+def test_a_step_failing_while_it_runs_says_whether_the_state_survived(donate):
+    model = tnn.Linear(2, 2)
+
+    def fail(x):
+        raise ValueError("at run time")
+
+    def step(m, x):
+        jax.debug.callback(fail, x)
+        return m(x)
+
+    with pytest.raises(RuntimeError) as info:
+        jax.block_until_ready(torchjax.compile(step, donate=donate)(model, jnp.ones((1, 2))))
+    notes = " ".join(getattr(info.value, "__notes__", []))
+    assert ("donated state" in notes) is donate
+    assert model.weight.data.is_deleted() is donate
+    assert tnn.Dropout()(jnp.ones(4)).shape == (4,)  # the default generator survives either way

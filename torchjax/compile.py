@@ -62,7 +62,10 @@ class _Program:
         self.out_order = None  # the output's dict key orders, recorded while tracing
         self.dead_grads: list[int] = []  # params whose grad the step writes before reading it
 
-        def pure(state, hparams, dynamic):
+        def pure(state, keys, hparams, dynamic):
+            # Generator keys travel apart from the donated state: a step that fails while it runs
+            # must not take the (process-wide) default generator down with it.
+            state = (*state[:3], keys, state[4])
             snapshots = [_StateSnapshot(obj) for obj in stateful if isinstance(obj, Module)]
             structure = layout.slot_structure()
             try:
@@ -96,6 +99,9 @@ class _Program:
 
         self.jitted = jax.jit(pure, donate_argnums=(0,) if donate else (), keep_unused=True)
 
+    def _run(self, state: tuple, hparams: list, dynamic: list):
+        return self.jitted((*state[:3], [], state[4]), state[3], hparams, dynamic)
+
     def __call__(self, dynamic: list) -> Any:
         layout = self.layout
         state, hparams = layout.read(), layout.read_hparams()
@@ -107,15 +113,29 @@ class _Program:
                 grads[i] = None
                 layout.params[i]._grad = None
         try:
-            out, new_state = self.jitted(state, hparams, dynamic)
+            out, new_state = self._run(state, hparams, dynamic)
         except RuntimeError as e:
             if "donate the same buffer twice" not in str(e):
+                _note_lost_state(e, state)
                 raise
             # Two slots hold the same array object: give each its own copy once, then retry.
             layout.write(_distinct(state))
-            out, new_state = self.jitted(layout.read(), hparams, dynamic)
+            out, new_state = self._run(layout.read(), hparams, dynamic)
         layout.write(new_state)
         return out if self.out_order is None else _reorder(out, self.out_order)
+
+
+def _note_lost_state(error: BaseException, state: tuple) -> None:
+    """A step that fails while it runs (out of memory, an error from a debug callback) has already
+    consumed its donated state: say so on the error, since the model can no longer be used."""
+    if any(leaf.is_deleted() for leaf in jax.tree_util.tree_leaves(state) if isinstance(leaf, jax.Array)):
+        message = (
+            "torchjax.compile: the step failed while running, after its donated state (parameters, buffers, "
+            "optimizer state) was handed to XLA; that state is gone. Reload it from a checkpoint, and use "
+            "compile(..., donate=False) to keep the state when a step may fail at run time."
+        )
+        if hasattr(error, "add_note"):
+            error.add_note(message)
 
 
 def _dict_order(tree: Any) -> Any:

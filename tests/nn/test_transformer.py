@@ -28,19 +28,23 @@ def _activation(name: str, lib_nn):
     return name
 
 
-def _layer_configs(count: int, seed: int = 3) -> list:
-    rng = np.random.default_rng(seed)
-    configs = []
-    for i in range(count):
-        kind = "encoder" if i % 2 == 0 else "decoder"
-        ctor = dict(norm_first=bool(rng.integers(2)), batch_first=bool(rng.integers(2)), bias=bool(rng.integers(4)),
-                    layer_norm_eps=float(rng.choice([1e-5, 1e-3])))
-        forward = dict(activation=str(rng.choice(["relu", "gelu", "module", "function"])),
-                       mask=str(rng.choice(["none", "causal", "causal-declared", "bool", "float3"])),
-                       padding=str(rng.choice(["none", "bool", "float"])), batched=bool(rng.integers(4)),
-                       memory_mask=bool(rng.integers(2)))
-        configs.append((kind, ctor, forward))
-    return configs
+# Structural options picked so six layers cover them all (each config costs an XLA compilation);
+# mask values and inputs are seeded random. Masks: "causal" (float, -inf above the diagonal),
+# "causal-declared" (bool, with is_causal=True), "bool" (2-D), "float3" ((N*heads, L, L)).
+LAYER_CONFIGS = [
+    ("encoder", dict(norm_first=False, batch_first=False, bias=True, layer_norm_eps=1e-5),
+     dict(activation="relu", mask="causal", padding="float", batched=True, memory_mask=False)),
+    ("encoder", dict(norm_first=True, batch_first=True, bias=False, layer_norm_eps=1e-5),
+     dict(activation="gelu", mask="bool", padding="bool", batched=True, memory_mask=False)),
+    ("encoder", dict(norm_first=False, batch_first=True, bias=True, layer_norm_eps=1e-3),
+     dict(activation="module", mask="float3", padding="float", batched=False, memory_mask=False)),
+    ("decoder", dict(norm_first=False, batch_first=True, bias=True, layer_norm_eps=1e-5),
+     dict(activation="function", mask="causal-declared", padding="none", batched=True, memory_mask=True)),
+    ("decoder", dict(norm_first=True, batch_first=False, bias=True, layer_norm_eps=1e-3),
+     dict(activation="relu", mask="float3", padding="float", batched=True, memory_mask=True)),
+    ("decoder", dict(norm_first=True, batch_first=False, bias=False, layer_norm_eps=1e-5),
+     dict(activation="gelu", mask="none", padding="none", batched=False, memory_mask=False)),
+]
 
 
 def _sequence(length: int, batch_first: bool, batched: bool, rng) -> np.ndarray:
@@ -57,7 +61,7 @@ def _self_mask(kind: str, length: int, batched: bool, float_masks: bool, rng) ->
         if not float_masks:
             mask = np.isinf(mask)
         return {"mask": mask}, (True if kind == "causal-declared" else None)
-    shape = (2 * HEADS, length, length) if kind == "float3" and batched else (length, length)
+    shape = ((2 if batched else 1) * HEADS, length, length) if kind == "float3" else (length, length)
     mask = rng.random(shape) > 0.7
     mask[..., 0] = False  # every query keeps a key
     if float_masks or kind == "float3":
@@ -71,9 +75,6 @@ def _padding(kind: str, length: int, batched: bool, float_masks: bool, rng) -> n
     pad = rng.random((2, length) if batched else (length,)) > 0.7
     pad[..., 0] = False
     return np.where(pad, -np.inf, 0).astype(np.float32) if float_masks else pad
-
-
-LAYER_CONFIGS = _layer_configs(10)
 
 
 @pytest.mark.parametrize("kind,ctor,forward", LAYER_CONFIGS, ids=[f"{c[0]}-{i}" for i, c in enumerate(LAYER_CONFIGS)])
@@ -109,9 +110,7 @@ def test_layer_matches_torch(kind, ctor, forward):
 
 @pytest.mark.parametrize("stack,norm_first,batch_first,mask", [
     ("encoder", False, True, "causal"),
-    ("encoder", True, False, "padding"),
-    ("decoder", True, True, "causal"),
-    ("decoder", False, False, "padding"),
+    ("decoder", True, False, "padding"),
 ])
 def test_stack_matches_torch(stack, norm_first, batch_first, mask):
     """Encoder/decoder stacks (eval mode, final norm): causal masks are detected from their values."""
@@ -152,7 +151,7 @@ def _transformer_pair(**kwargs):
 def test_torch_transformer_state_dict_loads_unchanged_and_matches():
     """A torch nn.Transformer's own state_dict (torch tensors, torch's keys) loads strictly into ours
     and gives torch's outputs and gradients, with every mask kind at once."""
-    kwargs = dict(d_model=D_MODEL, nhead=HEADS, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=FF,
+    kwargs = dict(d_model=D_MODEL, nhead=HEADS, num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=FF,
                   dropout=0.1, batch_first=True)
     with pytest.warns(UserWarning, match="enable_nested_tensor"):
         theirs, ours = _transformer_pair(**dict(kwargs, norm_first=True))
@@ -215,29 +214,19 @@ def test_notes_examples():
     assert out.shape == (20, 32, 512) and np.isfinite(to_numpy(out)).all()
 
 
-def test_dropout_under_compile_and_reproducibility():
+def test_dropout_training_step_and_vmap():
+    """Dropout draws from the generator (reproducible eagerly, new masks per compiled step); a
+    compiled SGD step trains an encoder; vmap over a batch of sequences; no tracer left behind."""
     torchjax.manual_seed(0)
-    layer = tnn.TransformerEncoderLayer(D_MODEL, HEADS, FF, dropout=0.3, batch_first=True)
-    x = jnp.asarray(np.random.default_rng(6).standard_normal((2, 5, D_MODEL)).astype(np.float32))
-    step = torchjax.compile(lambda m, x: m(x))
-    first, second = step(layer, x), step(layer, x)
-    assert not np.allclose(to_numpy(first), to_numpy(second))
-    torchjax.manual_seed(3)
-    eager = layer(x)
-    torchjax.manual_seed(3)
-    assert_close(layer(x), eager, atol=0)
-    layer.eval()
-    assert_close(step(layer, x), layer(x), atol=1e-6)
-    assert_no_tracers(layer, torchjax.default_generator)
-
-
-def test_training_step_under_compile_and_vmap():
-    torchjax.manual_seed(0)
-    encoder = tnn.TransformerEncoder(tnn.TransformerEncoderLayer(D_MODEL, HEADS, FF, dropout=0.1, batch_first=True),
+    encoder = tnn.TransformerEncoder(tnn.TransformerEncoderLayer(D_MODEL, HEADS, FF, dropout=0.3, batch_first=True),
                                      2, enable_nested_tensor=False)
-    opt = torchjax.optim.SGD(encoder.parameters(), lr=0.1)
     x = jnp.asarray(np.random.default_rng(7).standard_normal((2, 5, D_MODEL)).astype(np.float32))
     mask = tnn.Transformer.generate_square_subsequent_mask(5)
+    torchjax.manual_seed(3)
+    eager = encoder(x, mask=mask)
+    torchjax.manual_seed(3)
+    assert_close(encoder(x, mask=mask), eager, atol=0)
+    opt = torchjax.optim.SGD(encoder.parameters(), lr=0.1)
 
     @torchjax.compile
     def step(model, opt, x):
@@ -246,9 +235,9 @@ def test_training_step_under_compile_and_vmap():
         opt.step()
         return loss
 
-    losses = [float(step(encoder, opt, x)) for _ in range(5)]
-    assert losses[-1] < losses[0]
-    assert_no_tracers(encoder)
+    losses = [float(step(encoder, opt, x)) for _ in range(6)]
+    assert len(set(losses)) == len(losses) and losses[-1] < losses[0]
+    assert_no_tracers(encoder, torchjax.default_generator)
     encoder.eval()
     mapped = torchjax.func.vmap(lambda m, x: m(x[None], mask=mask)[0], in_dims=(None, 0))(encoder, x)
     assert_close(mapped, encoder(x, mask=mask), atol=1e-5)

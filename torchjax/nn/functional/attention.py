@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
 import jax
 import jax.numpy as jnp
 
+from ... import _random
 from ..parameter import _unwrap
-from .dropout import dropout as _dropout
 from .linear import linear
 
 __all__ = ["multi_head_attention_forward", "scaled_dot_product_attention"]
@@ -42,6 +43,16 @@ def _safe_softmax(logits: jax.Array) -> jax.Array:
     shifted = jnp.exp(logits - jax.lax.stop_gradient(jnp.where(jnp.isfinite(row_max), row_max, 0)))
     total = jnp.sum(shifted, axis=-1, keepdims=True)
     return shifted / jnp.where(total == 0, 1, total)
+
+
+def _dropout_weights(weights: jax.Array, p: float, rng_key) -> jax.Array:
+    """F.dropout's rule with a key drawn by the caller (outside any jit, from the generator)."""
+    if p <= 0.0:
+        return weights
+    if p >= 1.0:
+        return jnp.zeros_like(weights)
+    keep = jax.random.bernoulli(rng_key, 1.0 - p, weights.shape)
+    return jnp.where(keep, weights / (1.0 - p), 0).astype(weights.dtype)
 
 
 def _causal(target_len: int, source_len: int) -> jax.Array:
@@ -108,7 +119,7 @@ def _mask_4d(mask: jax.Array, lead: tuple, heads: int, target_len: int, source_l
     return jnp.broadcast_to(mask, lead + mask.shape[-3:]).reshape((-1,) + mask.shape[-3:])
 
 
-def _attention_math(q, k, v, bias, keep, scale: float, dropout_p: float) -> jax.Array:
+def _attention_math(q, k, v, bias, keep, scale: float, dropout_p: float, rng_key) -> jax.Array:
     """Explicit attention on ``(B, H, L, E)`` arrays: the path for dropout and for shapes the
     fused kernel does not take. ``bias`` is added to the scaled logits, ``keep`` (bool) masks."""
     if k.shape[1] != q.shape[1]:  # grouped keys/values: repeat each head for its query group
@@ -119,9 +130,7 @@ def _attention_math(q, k, v, bias, keep, scale: float, dropout_p: float) -> jax.
         logits = logits + bias.astype(accumulate)
     if keep is not None:
         logits = jnp.where(keep, logits, -jnp.inf)
-    weights = _safe_softmax(logits)
-    if dropout_p > 0.0:
-        weights = _dropout(weights, dropout_p, training=True)
+    weights = _dropout_weights(_safe_softmax(logits), dropout_p, rng_key)
     return jnp.einsum("bhls,bhsv->bhlv", weights.astype(v.dtype), v, preferred_element_type=accumulate).astype(q.dtype)
 
 
@@ -186,12 +195,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
             "must agree: query and key in the last dimension, key and value in the sequence dimension"
         )
     _check_dropout(dropout_p)
-    target_len, source_len, value_dim = q.shape[-2], k.shape[-2], v.shape[-1]
-    out_rank = max(q.ndim, k.ndim, v.ndim)
-    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
-    q, k, v, lead, heads = _broadcast_heads(q, k, v, enable_gqa)
-
-    bias = keep = None
+    mask = None
     if attn_mask is not None:
         mask = _array(attn_mask)
         if not _is_bool(mask) and mask.dtype != q.dtype:
@@ -199,6 +203,22 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
                 f"Expected attn_mask dtype to be bool or float or to match query dtype, but got attn_mask.dtype: "
                 f"{mask.dtype} and  query.dtype: {q.dtype} instead."
             )
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    dropout_p = max(float(dropout_p), 0.0)
+    rng_key = _random.next_key() if 0.0 < dropout_p < 1.0 else None
+    return _sdpa(q, k, v, mask, rng_key, dropout_p=dropout_p, is_causal=bool(is_causal), scale=scale,
+                 enable_gqa=bool(enable_gqa))
+
+
+@functools.partial(jax.jit, static_argnames=("dropout_p", "is_causal", "scale", "enable_gqa"))
+def _sdpa(q, k, v, mask, rng_key, *, dropout_p: float, is_causal: bool, scale: float, enable_gqa: bool) -> jax.Array:
+    """The validated attention as one jitted function: eager calls run one program instead of
+    dozens of separately dispatched operations (inside a trace it is inlined)."""
+    target_len, source_len, value_dim = q.shape[-2], k.shape[-2], v.shape[-1]
+    out_rank = max(q.ndim, k.ndim, v.ndim)
+    q, k, v, lead, heads = _broadcast_heads(q, k, v, enable_gqa)
+    bias = keep = None
+    if mask is not None:
         mask = _mask_4d(mask, lead, heads, target_len, source_len)
         if _is_bool(mask):
             keep = mask
@@ -222,7 +242,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         alive = jnp.any(keep_all, axis=-1, keepdims=True)
 
     if dropout_p > 0.0 or value_dim != q.shape[-1] or target_len == 0 or source_len == 0:
-        out = _attention_math(q, k, v, bias, keep_all, scale, max(dropout_p, 0.0))
+        out = _attention_math(q, k, v, bias, keep_all, scale, dropout_p, rng_key)
     else:
         out = _attention_fused(q, k, v, bias, keep, is_causal, scale)
     if alive is not None:
@@ -367,15 +387,6 @@ def multi_head_attention_forward(
     key_padding_mask = None if key_padding_mask is None else _array(key_padding_mask)
     attn_mask = None if attn_mask is None else _array(attn_mask)
     is_batched = _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads)
-    if not is_batched:
-        query = query[:, None]
-        key = query if same_qk else key[:, None]
-        value = key if same_kv else value[:, None]
-        if key_padding_mask is not None:
-            key_padding_mask = key_padding_mask[None]
-
-    tgt_len, bsz, embed_dim = query.shape
-    src_len = key.shape[0]
     key_padding_mask = _canonical_mask(key_padding_mask, "key_padding_mask", _none_or_dtype(attn_mask), "attn_mask",
                                        query.dtype)
     if is_causal and attn_mask is None:
@@ -390,6 +401,40 @@ def multi_head_attention_forward(
         if key_padding_mask is not None:
             is_causal = False  # the merged mask is no longer causal
 
+    def optional(x):
+        return None if x is None else _array(x)
+
+    dropout_p = float(dropout_p) if training else 0.0
+    rng_key = _random.next_key() if 0.0 < dropout_p < 1.0 else None
+    return _mha(
+        query, None if same_qk else key, None if same_kv else value, key_padding_mask, attn_mask,
+        optional(in_proj_weight), optional(in_proj_bias), optional(bias_k), optional(bias_v), optional(out_proj_weight),
+        optional(out_proj_bias), optional(q_proj_weight), optional(k_proj_weight), optional(v_proj_weight),
+        optional(static_k), optional(static_v), rng_key, embed_dim_to_check=embed_dim_to_check, num_heads=num_heads,
+        add_zero_attn=bool(add_zero_attn), dropout_p=dropout_p, need_weights=bool(need_weights),
+        use_separate_proj_weight=bool(use_separate_proj_weight), average_attn_weights=bool(average_attn_weights),
+        is_causal=bool(is_causal), is_batched=is_batched,
+    )
+
+
+_MHA_STATIC = ("embed_dim_to_check", "num_heads", "add_zero_attn", "dropout_p", "need_weights",
+               "use_separate_proj_weight", "average_attn_weights", "is_causal", "is_batched")
+
+
+@functools.partial(jax.jit, static_argnames=_MHA_STATIC)
+def _mha(query, key, value, key_padding_mask, attn_mask, in_proj_weight, in_proj_bias, bias_k, bias_v,
+         out_proj_weight, out_proj_bias, q_proj_weight, k_proj_weight, v_proj_weight, static_k, static_v, rng_key, *,
+         embed_dim_to_check: int, num_heads: int, add_zero_attn: bool, dropout_p: float, need_weights: bool,
+         use_separate_proj_weight: bool, average_attn_weights: bool, is_causal: bool, is_batched: bool):
+    """The validated multi-head attention as one jitted function (one program per eager call,
+    inlined inside a trace). ``key``/``value`` None stand for "the same array as the previous one"."""
+    if not is_batched:
+        query, key, value = (None if x is None else x[:, None] for x in (query, key, value))
+        key_padding_mask = None if key_padding_mask is None else key_padding_mask[None]
+    key = query if key is None else key
+    value = key if value is None else value
+    tgt_len, bsz, embed_dim = query.shape
+    src_len = key.shape[0]
     if embed_dim != embed_dim_to_check:
         raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, but got {embed_dim}")
     head_dim = embed_dim // num_heads
@@ -403,18 +448,16 @@ def multi_head_attention_forward(
     elif key.shape != value.shape:
         raise AssertionError(f"key shape {key.shape} does not match value shape {value.shape}")
 
-    in_proj_bias = None if in_proj_bias is None else _array(in_proj_bias)
     if not use_separate_proj_weight:
         if in_proj_weight is None:
             raise AssertionError("use_separate_proj_weight is False but in_proj_weight is None")
-        q, k, v = _in_projection_packed(query, key, value, _array(in_proj_weight), in_proj_bias)
+        q, k, v = _in_projection_packed(query, key, value, in_proj_weight, in_proj_bias)
     else:
         for name, w in (("q", q_proj_weight), ("k", k_proj_weight), ("v", v_proj_weight)):
             if w is None:
                 raise AssertionError(f"use_separate_proj_weight is True but {name}_proj_weight is None")
         biases = (None,) * 3 if in_proj_bias is None else jnp.split(in_proj_bias, 3)
-        q, k, v = _in_projection(query, key, value, _array(q_proj_weight), _array(k_proj_weight),
-                                 _array(v_proj_weight), *biases)
+        q, k, v = _in_projection(query, key, value, q_proj_weight, k_proj_weight, v_proj_weight, *biases)
 
     if attn_mask is not None:
         if attn_mask.ndim == 2:
@@ -437,7 +480,6 @@ def multi_head_attention_forward(
             raise AssertionError("bias cannot be added to static key.")
         if static_v is not None:
             raise AssertionError("bias cannot be added to static value.")
-        bias_k, bias_v = _array(bias_k), _array(bias_v)
         k = jnp.concatenate([k, jnp.broadcast_to(bias_k, (1, bsz, bias_k.shape[-1]))])
         v = jnp.concatenate([v, jnp.broadcast_to(bias_v, (1, bsz, bias_v.shape[-1]))])
         attn_mask = None if attn_mask is None else _pad_last(attn_mask)
@@ -452,11 +494,11 @@ def multi_head_attention_forward(
     if static_k is None:
         k = jnp.swapaxes(k.reshape(k.shape[0], bsz * num_heads, head_dim), 0, 1)
     else:
-        k = _check_static(_array(static_k), "static_k", bsz * num_heads, head_dim)
+        k = _check_static(static_k, "static_k", bsz * num_heads, head_dim)
     if static_v is None:
         v = jnp.swapaxes(v.reshape(v.shape[0], bsz * num_heads, head_dim), 0, 1)
     else:
-        v = _check_static(_array(static_v), "static_v", bsz * num_heads, head_dim)
+        v = _check_static(static_v, "static_v", bsz * num_heads, head_dim)
 
     if add_zero_attn:
         k = jnp.concatenate([k, jnp.zeros((bsz * num_heads, 1, head_dim), k.dtype)], axis=1)
@@ -476,20 +518,13 @@ def multi_head_attention_forward(
         key_padding_mask = key_padding_mask.reshape(bsz * num_heads, 1, src_len)
         attn_mask = key_padding_mask if attn_mask is None else attn_mask + key_padding_mask
 
-    if not training:
-        dropout_p = 0.0
-    out_proj_weight = _array(out_proj_weight)
-    out_proj_bias = None if out_proj_bias is None else _array(out_proj_bias)
-
     if need_weights:
         accumulate = jnp.float32 if q.dtype in _LOW_PRECISION else q.dtype
         q_scaled = q * math.sqrt(1.0 / float(head_dim))
         weights = jnp.einsum("ble,bse->bls", q_scaled, k, preferred_element_type=accumulate)
         if attn_mask is not None:
             weights = weights + attn_mask
-        weights = jax.nn.softmax(weights, axis=-1).astype(q.dtype)
-        if dropout_p > 0.0:
-            weights = _dropout(weights, dropout_p)
+        weights = _dropout_weights(jax.nn.softmax(weights, axis=-1).astype(q.dtype), dropout_p, rng_key)
         out = jnp.einsum("bls,bse->ble", weights, v)
         out = linear(jnp.swapaxes(out, 0, 1).reshape(tgt_len * bsz, embed_dim), out_proj_weight, out_proj_bias)
         out = out.reshape(tgt_len, bsz, out.shape[-1])
@@ -505,7 +540,8 @@ def multi_head_attention_forward(
     q = q.reshape(bsz, num_heads, tgt_len, head_dim)
     k = k.reshape(bsz, num_heads, src_len, head_dim)
     v = v.reshape(bsz, num_heads, src_len, head_dim)
-    out = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal)
+    out = _sdpa(q, k, v, attn_mask, rng_key, dropout_p=dropout_p, is_causal=is_causal,
+                scale=1.0 / math.sqrt(head_dim), enable_gqa=False)
     out = linear(jnp.transpose(out, (2, 0, 1, 3)).reshape(bsz * tgt_len, embed_dim), out_proj_weight, out_proj_bias)
     out = out.reshape(tgt_len, bsz, out.shape[-1])
     return (out if is_batched else out[:, 0]), None

@@ -205,20 +205,23 @@ def _as_state_array(value):
 
 
 def _checkpoint_array(value) -> jax.Array:
-    """A jax array from a checkpoint entry: jax/NumPy arrays, Parameters, or any tensor exposing
-    DLPack or ``__array__`` (a torch tensor loads without torchjax importing torch)."""
-    if isinstance(value, jax.Array):
-        return value
+    """A jax array of its own from a checkpoint entry: jax/NumPy arrays, Parameters, or any tensor
+    exposing DLPack or ``__array__`` (a torch tensor loads without torchjax importing torch).
+
+    Always a copy, as torch's ``copy_`` makes: on the CPU, JAX may share a NumPy or DLPack buffer,
+    which the source could later change in place, and sharing another model's array would let a
+    donating compiled step of one model invalidate the other.
+    """
     if isinstance(value, Parameter):
-        return value.data
-    if isinstance(value, np.ndarray):
-        return jnp.asarray(value)
-    if hasattr(value, "__dlpack__"):
+        value = value.data
+    if not isinstance(value, jax.Array | np.ndarray) and hasattr(value, "__dlpack__"):
         try:
-            return jnp.from_dlpack(value)
+            value = jnp.from_dlpack(value)
         except Exception:  # e.g. a tensor that requires grad, or an unsupported device
-            pass
-    return jnp.asarray(np.asarray(value))
+            value = np.asarray(value)
+    elif not isinstance(value, jax.Array | np.ndarray):
+        value = np.asarray(value)
+    return jnp.array(value, copy=True)
 
 
 def _is_tensor_like(value) -> bool:
