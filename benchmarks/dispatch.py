@@ -19,12 +19,18 @@ from __future__ import annotations
 import argparse
 import platform
 
-from _harness import block_jax, measure, median_ratio, no_block, print_table  # first: sets the OpenMP policy before torch loads
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import torch
+from _harness import (  # first: sets the OpenMP policy before torch loads
+    block_jax,
+    measure,
+    median_ratio,
+    no_block,
+    print_table,
+)
 
 import torchjax
 import torchjax.nn as nn

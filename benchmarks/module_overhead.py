@@ -21,11 +21,17 @@ import argparse
 import platform
 from collections.abc import Callable
 
-from _harness import block_jax, measure, median_ratio, no_block, print_table  # first: sets the OpenMP policy before torch loads
 import jax
 import jax.numpy as jnp
 import numpy as np
 import torch
+from _harness import (  # first: sets the OpenMP policy before torch loads
+    block_jax,
+    measure,
+    median_ratio,
+    no_block,
+    print_table,
+)
 
 import torchjax as tj
 import torchjax.nn as nn

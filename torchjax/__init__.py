@@ -4,12 +4,34 @@ Port a model by changing ``import torch.nn as nn`` to ``import torchjax.nn as nn
 classes, signatures, defaults, parameter names, ``state_dict`` keys and hooks, on ``jax.Array``.
 """
 
-from . import _dtypes
+from . import (  # noqa: E402
+    _dtypes,
+    data,
+    func,
+    nn,  # noqa: E402  (before _ops, which builds on nn.parameter)
+    optim,
+)
 from ._device import device, get_default_dtype, set_default_dtype
 from ._dtypes import (  # noqa: F401 - torch's dtype names
-    bfloat16, cdouble, cfloat, complex64, complex128, double, float16, float32, float64, half,
-    int8, int16, int32, int64, long, short, uint8,
+    bfloat16,
+    cdouble,
+    cfloat,
+    complex64,
+    complex128,
+    double,
+    float16,
+    float32,
+    float64,
+    half,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    short,
+    uint8,
 )
+from ._ops import empty, flatten, unflatten  # noqa: E402
 from ._random import (
     Generator,
     default_generator,
@@ -19,9 +41,6 @@ from ._random import (
     seed,
     set_rng_state,
 )
-from . import nn  # noqa: E402  (before _ops, which builds on nn.parameter)
-from ._ops import empty, flatten, unflatten  # noqa: E402
-from . import data, func, optim  # noqa: E402
 from .autograd import backward, enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .compile import compile  # noqa: E402
 from .serialization import CheckpointError, UnsafeCheckpointError, load, save  # noqa: E402
@@ -34,8 +53,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CheckpointError", "UnsafeCheckpointError", "load", "save",
-    "Generator", "backward", "compile", "data", "enable_grad", "func", "optim", "inference_mode", "is_grad_enabled", "no_grad",
-    "set_grad_enabled", "bfloat16", "bool", "cdouble", "cfloat", "complex64", "complex128", "default_generator",
+    "Generator", "backward", "compile", "data", "enable_grad", "func", "optim", "inference_mode",
+    "is_grad_enabled", "no_grad", "set_grad_enabled", "bfloat16", "bool", "cdouble", "cfloat", "complex64", "complex128", "default_generator",
     "device", "double", "empty", "flatten", "float", "float16", "float32", "float64", "get_default_dtype",
     "get_rng_state", "half", "initial_seed", "int", "int8", "int16", "int32", "int64", "long",
     "manual_seed", "nn", "seed", "set_default_dtype", "set_rng_state", "short", "uint8", "unflatten",

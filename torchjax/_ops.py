@@ -9,7 +9,6 @@ import math
 from collections.abc import Sequence
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from ._device import as_dtype, check_dtype_supported, get_default_dtype, to_jax_device

@@ -70,9 +70,8 @@ class _Program:
             structure = layout.slot_structure()
             try:
                 with _state.tracing_modules(layout), layout.installed(state, hparams):
-                    leaves, dyn, stat, objs = [], iter(dynamic), iter(static), iter(stateful)
-                    for kind in kinds:
-                        leaves.append(next(objs) if kind == _STATEFUL else next(dyn) if kind == _DYNAMIC else next(stat))
+                    sources = {_STATEFUL: iter(stateful), _DYNAMIC: iter(dynamic), _STATIC: iter(static)}
+                    leaves = [next(sources[kind]) for kind in kinds]
                     if isinstance(treedef, int):
                         args, kwargs = tuple(leaves), {}
                     else:

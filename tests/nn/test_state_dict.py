@@ -229,7 +229,8 @@ def hooks_trace(lib):
 
     handles = [net.fc1.register_state_dict_pre_hook(sd_pre), net.register_state_dict_pre_hook(sd_pre),
                net.fc1.register_state_dict_post_hook(sd_post), net.register_load_state_dict_pre_hook(load_pre),
-               net.fc1.register_load_state_dict_pre_hook(load_pre), net.fc2.register_load_state_dict_post_hook(load_post),
+               net.fc1.register_load_state_dict_pre_hook(load_pre),
+               net.fc2.register_load_state_dict_post_hook(load_post),
                net.register_load_state_dict_post_hook(load_post)]
     sd = net.state_dict(keep_vars=False)
     log.append(("keys", list(sd)))

@@ -26,10 +26,12 @@ from ..._device import (
     _typename,
     as_dtype,
     check_dtype_supported,
-    device as _torch_device,
     is_float_or_complex,
     is_floating,
     to_jax_device,
+)
+from ..._device import (
+    device as _torch_device,
 )
 from ...utils.hooks import RemovableHandle
 from ..parameter import Buffer, Parameter, UninitializedBuffer, _place_like, is_lazy
@@ -308,7 +310,8 @@ class Module:
             tensor = tensor.data
         if tensor is not None and not _is_buffer_value(tensor):
             raise TypeError(
-                f"cannot assign '{_typename(tensor)}' object to buffer '{name}' (jax.Array, numpy array or None required)"
+                f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
+                "(jax.Array, numpy array or None required)"
             )
         tensor = _as_state_array(tensor)
         for hook in _global_buffer_registration_hooks.values():
@@ -794,6 +797,7 @@ class Module:
                     if (
                         buffers is not None
                         and buffers.get(name) is not None
+                        and not is_lazy(buffers[name])  # materializing a lazy buffer changes the structure
                         and value is not None
                         and not isinstance(value, np.ndarray | UninitializedBuffer)
                         and not _global_buffer_registration_hooks
