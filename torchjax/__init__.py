@@ -52,10 +52,10 @@ bool = _dtypes.bool  # noqa: A001 - torch.bool
 __version__ = "0.1.0"
 
 __all__ = [
-    "CheckpointError", "UnsafeCheckpointError", "load", "save",
-    "Generator", "backward", "compile", "data", "enable_grad", "func", "optim", "inference_mode",
-    "is_grad_enabled", "no_grad", "set_grad_enabled", "bfloat16", "bool", "cdouble", "cfloat", "complex64", "complex128", "default_generator",
-    "device", "double", "empty", "flatten", "float", "float16", "float32", "float64", "get_default_dtype",
-    "get_rng_state", "half", "initial_seed", "int", "int8", "int16", "int32", "int64", "long",
-    "manual_seed", "nn", "seed", "set_default_dtype", "set_rng_state", "short", "uint8", "unflatten",
+    "CheckpointError", "Generator", "UnsafeCheckpointError", "backward", "bfloat16", "bool", "cdouble",
+    "cfloat", "compile", "complex128", "complex64", "data", "default_generator", "device", "double", "empty",
+    "enable_grad", "flatten", "float", "float16", "float32", "float64", "func", "get_default_dtype",
+    "get_rng_state", "half", "inference_mode", "initial_seed", "int", "int16", "int32", "int64", "int8",
+    "is_grad_enabled", "load", "long", "manual_seed", "nn", "no_grad", "optim", "save", "seed",
+    "set_default_dtype", "set_grad_enabled", "set_rng_state", "short", "uint8", "unflatten",
 ]
