@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 import jax
 
 from ... import _ops
 from .. import functional as F
-from .. import init
 from ..functional._utils import _pair, _reverse_repeat_tuple, _single, _triple
 from ..functional.conv import _pad
 from ..parameter import Parameter
+from .linear import reset_fan_in_uniform
 from .module import Module
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
@@ -98,13 +97,9 @@ class _ConvNd(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        # kaiming_uniform_(a=sqrt(5)) is U(-1/sqrt(fan_in), 1/sqrt(fan_in)); fan_in is read from the
-        # weight's dims 1 and 2: (in/groups) * prod(kernel), or (out/groups) * prod(kernel) when transposed.
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        # fan_in is read from the weight's dims 1 and 2: (in/groups) * prod(kernel), or
+        # (out/groups) * prod(kernel) when transposed, as torch reads it.
+        reset_fan_in_uniform(self.weight, self.bias)
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"

@@ -23,6 +23,20 @@ def _as_shape(normalized_shape) -> tuple[int, ...]:
     return tuple(normalized_shape)
 
 
+
+def _affine_parameters(module: Module, shape: tuple, affine: bool, bias: bool, device, dtype) -> None:
+    """``weight`` and ``bias`` of ``shape`` (or registered as None), as LayerNorm and GroupNorm have."""
+    module.register_parameter("weight", Parameter(_ops.empty(shape, device=device, dtype=dtype)) if affine else None)
+    has_bias = affine and bias
+    module.register_parameter("bias", Parameter(_ops.empty(shape, device=device, dtype=dtype)) if has_bias else None)
+
+
+def _reset_affine(module: Module) -> None:
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
 class LocalResponseNorm(Module):
     """Normalize each channel by the mean square of its ``size`` neighbouring channels; see
     :func:`F.local_response_norm`.
@@ -94,22 +108,11 @@ class LayerNorm(Module):
         self.normalized_shape = _as_shape(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if self.elementwise_affine:
-            self.weight = Parameter(_ops.empty(self.normalized_shape, device=device, dtype=dtype))
-            if bias:
-                self.bias = Parameter(_ops.empty(self.normalized_shape, device=device, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, self.normalized_shape, self.elementwise_affine, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input: jax.Array) -> jax.Array:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -149,22 +152,11 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if self.affine:
-            self.weight = Parameter(_ops.empty(num_channels, device=device, dtype=dtype))
-            if bias:
-                self.bias = Parameter(_ops.empty(num_channels, device=device, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, (num_channels,), affine, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input: jax.Array) -> jax.Array:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
