@@ -53,7 +53,9 @@ def mse(prediction, target):
     return ((prediction - target) ** 2).mean()
 
 
-def torchjax_step(model: MLP):
+def torchjax_step(model: MLP, release_grads: bool = False):
+    """The torch loop, compiled. With ``release_grads`` it ends with ``opt.zero_grad()`` (torch's
+    other common order): the step then does not keep ``.grad`` arrays, which are outputs otherwise."""
     opt = torchjax.optim.SGD(model.parameters(), lr=LR)
 
     @torchjax.compile
@@ -61,6 +63,8 @@ def torchjax_step(model: MLP):
         opt.zero_grad()
         loss = torchjax.backward(lambda m: mse(m(x), y), model)
         opt.step()
+        if release_grads:
+            opt.zero_grad()
         return loss
 
     return step, opt
@@ -160,7 +164,7 @@ def memory_bytes(jitted, *args) -> int:
             + analysis.temp_size_in_bytes)
 
 
-def run_depth(depth: int, width: int, args) -> float:
+def run_depth(depth: int, width: int, args) -> None:
     torchjax.manual_seed(depth)
     model = MLP(width, depth)
     weights = [(np.asarray(layer.weight.data), np.asarray(layer.bias.data)) for layer in model.layers]
@@ -169,6 +173,9 @@ def run_depth(depth: int, width: int, args) -> float:
     x_t, y_t = torch.tensor(np.asarray(x)), torch.tensor(np.asarray(y))
 
     step, opt = torchjax_step(model)
+    twin = MLP(width, depth)
+    twin.load_state_dict(model.state_dict())
+    released_step, released_opt = torchjax_step(twin, release_grads=True)
     hand = hand_written_step()
     hand_state = {"params": [(jnp.asarray(w), jnp.asarray(b)) for w, b in weights]}
 
@@ -178,6 +185,7 @@ def run_depth(depth: int, width: int, args) -> float:
 
     candidates = {
         "torchjax.compile": (lambda: step(model, opt, x, y), block_jax),
+        "torchjax.compile, zero_grad last": (lambda: released_step(twin, released_opt, x, y), block_jax),
         "hand-written jax.jit (floor)": (hand_call, block_jax),
         "flax nnx.jit": ((lambda f=flax_step(weights, width): f(x, y)), block_jax),
         "equinox filter_jit": ((lambda f=equinox_step(weights, width): f(x, y)), block_jax),
@@ -192,19 +200,19 @@ def run_depth(depth: int, width: int, args) -> float:
         assert abs(loss - losses["hand-written jax.jit (floor)"]) < 1e-4 * max(1.0, abs(loss)), (name, losses)
 
     samples = measure(candidates, args.repeats, args.iterations)
-    ratio = median_ratio(samples, "torchjax.compile", "hand-written jax.jit (floor)")
     print(f"\ntrain step, {depth} x (Linear({width}, {width}) + tanh), batch {BATCH}, SGD, float32")
     print_table(samples, "hand-written jax.jit (floor)", "step")
-    verdict = "met" if ratio <= GOAL else "NOT met"
-    print(f"torchjax / hand-written = {ratio:.3f} (goal <= {GOAL:.2f}: {verdict})")
+    for name in ("torchjax.compile", "torchjax.compile, zero_grad last"):
+        ratio = median_ratio(samples, name, "hand-written jax.jit (floor)")
+        verdict = "met" if ratio <= GOAL else "NOT met"
+        print(f"{name} / hand-written = {ratio:.3f} (goal <= {GOAL:.2f}: {verdict})")
 
     program = next(iter(step._programs.values()))
     state = program.layout.read()
     ours = memory_bytes(program.jitted, (*state[:3], [], state[4]), state[3], program.layout.read_hparams(), [x, y])
     floor = memory_bytes(hand, hand_state["params"], x, y)
     print(f"compiled step memory: torchjax {ours / 1e6:.2f} MB, hand-written {floor / 1e6:.2f} MB "
-          f"(ratio {ours / floor:.3f})")
-    return ratio
+          f"(ratio {ours / floor:.3f}; the difference is the .grad arrays a torch step keeps)")
 
 
 def main() -> None:

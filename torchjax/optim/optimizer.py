@@ -63,6 +63,17 @@ def _is_dynamic(value: Any) -> bool:
     return isinstance(value, jax.Array)
 
 
+def _option_key(value: Any) -> Any:
+    kind = type(value)
+    if kind is float or kind is int:
+        return "traced" if value != 0 else value
+    if kind is bool or value is None or kind is str:
+        return value
+    if kind is list:  # the group's parameter list: its identity is part of the state layout already
+        return None
+    return "traced" if _is_dynamic(value) else _static_value(value)
+
+
 def _static_value(value: Any) -> Any:
     return value if not isinstance(value, list) else tuple(value)
 
@@ -339,10 +350,12 @@ class Optimizer:
         return all(v is None for v in state.values()) or (step is not None and float(step) == 0)
 
     def _compile_key(self) -> tuple:
-        """What a compiled step depends on beyond the slots: constant options and which numbers are 0."""
+        """What a compiled step depends on beyond the slots: constant options and which numbers are 0.
+
+        Called on every compiled call, so the common option types are classified inline.
+        """
         return tuple(
-            tuple((k, "traced" if _is_dynamic(v) else _static_value(v)) for k, v in group.items()
-                  if k not in ("params", "param_names"))
+            (tuple(group), tuple(map(_option_key, group.values())))
             for group in self.param_groups
         )
 
