@@ -16,6 +16,16 @@ Run: ``.venv/bin/python benchmarks/dispatch.py`` (after ``.venv/bin/pip install 
 
 from __future__ import annotations
 
+# isort: off
+from _harness import (
+    block_jax,
+    measure,
+    median_ratio,
+    no_block,
+    print_table,
+)
+# isort: on  (_harness first: it sets the OpenMP policy before torch loads)
+
 import argparse
 import platform
 
@@ -24,13 +34,6 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import torch
-from _harness import (  # first: sets the OpenMP policy before torch loads
-    block_jax,
-    measure,
-    median_ratio,
-    no_block,
-    print_table,
-)
 
 import torchjax
 import torchjax.nn as nn

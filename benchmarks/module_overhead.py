@@ -17,6 +17,16 @@ Run: ``.venv/bin/python benchmarks/module_overhead.py`` (after ``.venv/bin/pip i
 
 from __future__ import annotations
 
+# isort: off
+from _harness import (
+    block_jax,
+    measure,
+    median_ratio,
+    no_block,
+    print_table,
+)
+# isort: on  (_harness first: it sets the OpenMP policy before torch loads)
+
 import argparse
 import platform
 from collections.abc import Callable
@@ -25,13 +35,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import torch
-from _harness import (  # first: sets the OpenMP policy before torch loads
-    block_jax,
-    measure,
-    median_ratio,
-    no_block,
-    print_table,
-)
 
 import torchjax as tj
 import torchjax.nn as nn

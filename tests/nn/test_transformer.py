@@ -259,3 +259,59 @@ def test_errors_match_torch(name):
         return model(array(src), array(tgt))
 
     raises_same(lambda: scenario(torch, torch.tensor), lambda: scenario(torchjax, jnp.asarray))
+
+
+def test_float64_matches_torch_to_double_precision():
+    """With 64-bit JAX, a decoder layer (self-, cross-attention, masks) matches torch's float64."""
+    rng = np.random.default_rng(8)
+    with jax.enable_x64(True):
+        torch.manual_seed(0)
+        theirs = torch.nn.TransformerDecoderLayer(D_MODEL, HEADS, FF, 0.0, "gelu").double()
+        ours = tnn.TransformerDecoderLayer(D_MODEL, HEADS, FF, 0.0, "gelu").double()
+        load_torch_state(ours, theirs)
+        x, memory = rng.standard_normal((5, 2, D_MODEL)), rng.standard_normal((4, 2, D_MODEL))
+        padding = _padding("bool", 4, True, False, rng)
+        kwargs = dict(tgt_mask=np.triu(np.full((5, 5), -np.inf), 1), memory_key_padding_mask=padding)
+        check_call_parity(theirs, ours, (x, memory), kwargs, atol=1e-12, rtol=1e-12, compiled=False)
+
+
+@pytest.mark.parametrize("path", [
+    "MultiheadAttention.__init__", "MultiheadAttention.forward", "Transformer.__init__", "Transformer.forward",
+    "Transformer.generate_square_subsequent_mask", "TransformerEncoder.__init__", "TransformerEncoder.forward",
+    "TransformerDecoder.__init__", "TransformerDecoder.forward", "TransformerEncoderLayer.__init__",
+    "TransformerEncoderLayer.forward", "TransformerDecoderLayer.__init__", "TransformerDecoderLayer.forward",
+    "Embedding.__init__", "Embedding.forward", "Embedding.from_pretrained", "EmbeddingBag.__init__",
+    "EmbeddingBag.forward", "EmbeddingBag.from_pretrained", "functional.scaled_dot_product_attention",
+    "functional.multi_head_attention_forward", "functional.embedding", "functional.embedding_bag",
+    "functional.one_hot",
+])
+def test_signatures_match_torch(path):
+    """Parameter names, kinds and defaults as torch's (a default that is a function, like
+    ``activation=F.relu``, must be the same-named torchjax function)."""
+    import inspect
+
+    def resolve(root):
+        obj = root
+        for part in path.split("."):
+            obj = getattr(obj, part)
+        return obj
+
+    try:
+        theirs = inspect.signature(resolve(torch.nn))
+    except ValueError:  # a C builtin (one_hot, scaled_dot_product_attention): its documented signature
+        doc = resolve(torch.nn).__doc__.split("->")[0]
+        expected = {"functional.one_hot": ["tensor", "num_classes"],
+                    "functional.scaled_dot_product_attention": ["query", "key", "value", "attn_mask", "dropout_p",
+                                                                "is_causal", "scale", "enable_gqa"]}[path]
+        assert all(name in doc for name in expected)
+        assert list(inspect.signature(resolve(tnn)).parameters) == expected
+        return
+    ours = inspect.signature(resolve(tnn))
+    assert list(ours.parameters) == list(theirs.parameters)
+    for name, p in theirs.parameters.items():
+        q = ours.parameters[name]
+        assert q.kind == p.kind, name
+        if callable(p.default) and p.default is not inspect.Parameter.empty:
+            assert q.default.__name__ == p.default.__name__, name
+        else:
+            assert q.default == p.default, name

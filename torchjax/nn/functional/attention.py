@@ -19,7 +19,8 @@ __all__ = ["multi_head_attention_forward", "scaled_dot_product_attention"]
 _LOW_PRECISION = (jnp.float16, jnp.bfloat16)
 
 # On a GPU, half-precision attention without a mask tries cuDNN's fused kernel first (and falls
-# back to XLA when cuDNN refuses the shapes). Set to "xla" to always use XLA's own lowering.
+# back to XLA when cuDNN refuses the shapes). Set to "xla" to always use XLA's own lowering; it is
+# read when a shape is first traced, so set it before the first call.
 _GPU_IMPLEMENTATION = "cudnn"
 
 
@@ -172,9 +173,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     kernels do.
 
     Implementation: ``jax.nn.dot_product_attention`` (fused cuDNN attention on GPUs for half
-    precision without a mask) whenever dropout is off and ``Ev == E``; dropout and ``Ev != E`` take
-    an explicit softmax path. torch 2.13's CPU kernels accept ``attn_mask`` together with
-    ``is_causal`` (both apply), and so does torchjax; its math backend refuses that combination.
+    precision without a mask) whenever dropout is off and ``Ev == E``; dropout, ``Ev != E`` and
+    float64 (whose softmax that function would compute in float32) take an explicit softmax path.
+    torch 2.13's CPU kernels accept ``attn_mask`` together with ``is_causal`` (both apply), and so
+    does torchjax; its math backend refuses that combination.
     """
     q, k, v = _array(query), _array(key), _array(value)
     if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
@@ -241,7 +243,8 @@ def _sdpa(q, k, v, mask, rng_key, *, dropout_p: float, is_causal: bool, scale: f
     elif keep is not None:
         alive = jnp.any(keep_all, axis=-1, keepdims=True)
 
-    if dropout_p > 0.0 or value_dim != q.shape[-1] or target_len == 0 or source_len == 0:
+    # jax.nn.dot_product_attention's softmax is float32 whatever the input: float64 goes explicit.
+    if dropout_p > 0.0 or value_dim != q.shape[-1] or target_len == 0 or source_len == 0 or q.dtype == jnp.float64:
         out = _attention_math(q, k, v, bias, keep_all, scale, dropout_p, rng_key)
     else:
         out = _attention_fused(q, k, v, bias, keep, is_causal, scale)

@@ -1,12 +1,14 @@
 """Embedding lookups as functions of arrays: ``F.embedding``, ``F.embedding_bag``, ``F.one_hot``.
 
 Lookups are gathers; bags are segment reductions over a bag id per index, so nothing loops over
-bags or sequence positions. Index range checks need concrete values: they run eagerly, and under
-tracing (``torchjax.compile``, ``jax.jit``) an out-of-range index gives a NaN row instead of an error.
+bags or sequence positions. Index and offset checks need concrete values: they run eagerly (with
+torch's exception types); inside a trace (``torchjax.compile``, ``jax.jit``) nothing can raise, so an
+index ``>= num_embeddings`` gives a NaN row and a negative one counts from the end.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import jax
@@ -124,8 +126,15 @@ def embedding(input, weight, padding_idx: int | None = None, max_norm: float | N
         raise IndexError("index out of range in self")
     if max_norm is not None:
         _renorm_stored(weight, idx, max_norm, norm_type)
+    return _embedding(w, idx, padding_idx=padding_idx, max_norm=max_norm, norm_type=norm_type,
+                      scale_grad_by_freq=bool(scale_grad_by_freq))
+
+
+@functools.partial(jax.jit, static_argnames=("padding_idx", "max_norm", "norm_type", "scale_grad_by_freq"))
+def _embedding(weight, idx, *, padding_idx, max_norm, norm_type, scale_grad_by_freq) -> jax.Array:
+    """The validated lookup as one jitted function (one program per eager call; inlined when traced)."""
     keep = None if padding_idx is None else idx != padding_idx
-    return _lookup(w, idx, keep, max_norm, norm_type, scale_grad_by_freq)
+    return _lookup(weight, idx, keep, max_norm, norm_type, scale_grad_by_freq)
 
 
 def _bag_ids(offsets: jax.Array, length: int, include_last_offset: bool) -> tuple[jax.Array, int]:
@@ -167,9 +176,13 @@ def embedding_bag(input, weight, offsets=None, max_norm: float | None = None, no
         input: ``(B, N)`` (B bags of N indices) or ``(N,)`` indices cut into bags by ``offsets``.
         weight: ``(num_embeddings, embedding_dim)``.
         offsets: for 1-D input, the start of each bag (``(B,)``, or ``(B + 1,)`` with
-            ``include_last_offset``, whose last entry ends the last bag).
+            ``include_last_offset``, whose last entry ends the last bag: CSR format. torch
+            documents that entry as ``len(input)``; entries past it belong to no bag here, while
+            torch 2.13's CPU kernel counts them in some modes and not in others).
         max_norm, norm_type: renormalise the referenced rows, as :func:`embedding`.
-        scale_grad_by_freq: divide gradients by index frequency in the input ('sum'/'mean').
+        scale_grad_by_freq: divide each row's gradient by its index's frequency in the input
+            ('sum'/'mean'), as documented and as torch's CUDA kernel does (torch 2.13's CPU kernel
+            divides some rows by another index's count: pytorch#190063).
         mode: ``'sum'``, ``'mean'`` or ``'max'``; empty bags give zeros.
         sparse: accepted for porting; gradients are dense.
         per_sample_weights: like ``input``; weights of a weighted sum (``mode='sum'`` only).
@@ -237,12 +250,24 @@ def embedding_bag(input, weight, offsets=None, max_norm: float | None = None, no
             f"but got {padding_idx}"
         )
 
-    keep = None if padding_idx is None else idx != padding_idx % num_embeddings
-    rows = _lookup(weight_array, idx, None, max_norm, norm_type, scale_grad_by_freq)
+    if idx.ndim == 1:
+        offsets = jnp.asarray(_unwrap(offsets))
+        _check_offsets(offsets, idx.shape[0])
+    return _embedding_bag(weight_array, idx, offsets, psw, mode=mode,
+                          padding_idx=None if padding_idx is None else padding_idx % num_embeddings,
+                          max_norm=max_norm, norm_type=norm_type, scale_grad_by_freq=bool(scale_grad_by_freq),
+                          include_last_offset=bool(include_last_offset))
+
+
+@functools.partial(jax.jit, static_argnames=("mode", "padding_idx", "max_norm", "norm_type", "scale_grad_by_freq",
+                                             "include_last_offset"))
+def _embedding_bag(weight, idx, offsets, psw, *, mode, padding_idx, max_norm, norm_type, scale_grad_by_freq,
+                   include_last_offset) -> jax.Array:
+    """The validated bag reduction as one jitted function."""
+    keep = None if padding_idx is None else idx != padding_idx
+    rows = _lookup(weight, idx, None, max_norm, norm_type, scale_grad_by_freq)
     if idx.ndim == 2:
         return _reduce_fixed_bags(rows, keep, psw, mode)
-    offsets = jnp.asarray(_unwrap(offsets))
-    _check_offsets(offsets, idx.shape[0])
     bag, num_bags = _bag_ids(offsets, idx.shape[0], include_last_offset)
     return _reduce_segments(rows, bag, num_bags, keep, psw, mode)
 
