@@ -3,8 +3,8 @@
 Random samplers draw **one key per pass** from a :class:`torchjax.Generator` (the default one
 when ``generator=None``) when iteration starts, and expand it with NumPy on the host: an epoch's
 order is fixed by the generator state at ``iter()`` time, so saving ``generator.get_state()``
-before an epoch and restoring it later replays that epoch's order exactly. The orders differ
-from torch's (a different random stream), not their distribution.
+before an epoch and restoring it later replays that epoch's order exactly. The orders are not
+torch's (a different random stream); their distribution is.
 """
 
 from __future__ import annotations
