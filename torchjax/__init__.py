@@ -31,7 +31,7 @@ from ._dtypes import (  # noqa: F401 - torch's dtype names
     short,
     uint8,
 )
-from ._ops import empty, flatten, unflatten  # noqa: E402
+from ._ops import empty, flatten, ones, rand, randn, tensor, unflatten, zeros  # noqa: E402
 from ._random import (
     Generator,
     default_generator,
@@ -56,6 +56,7 @@ __all__ = [
     "cfloat", "compile", "complex128", "complex64", "data", "default_generator", "device", "double", "empty",
     "enable_grad", "flatten", "float", "float16", "float32", "float64", "func", "get_default_dtype",
     "get_rng_state", "half", "inference_mode", "initial_seed", "int", "int16", "int32", "int64", "int8",
-    "is_grad_enabled", "load", "long", "manual_seed", "nn", "no_grad", "optim", "save", "seed",
-    "set_default_dtype", "set_grad_enabled", "set_rng_state", "short", "uint8", "unflatten",
+    "is_grad_enabled", "load", "long", "manual_seed", "nn", "no_grad", "ones", "optim", "rand", "randn",
+    "save", "seed", "set_default_dtype", "set_grad_enabled", "set_rng_state", "short", "tensor", "uint8",
+    "unflatten", "zeros",
 ]
