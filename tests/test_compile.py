@@ -316,3 +316,14 @@ def test_a_step_failing_while_it_runs_says_whether_the_state_survived(donate):
     assert ("donated state" in notes) is donate
     assert model.weight.data.is_deleted() is donate
     assert tnn.Dropout()(jnp.ones(4)).shape == (4,)  # the default generator survives either way
+
+
+def test_a_step_on_a_device_mesh_leaves_the_default_generator_usable_elsewhere():
+    mesh = jax.sharding.Mesh(np.array(jax.devices("cpu")[:8]), ("b",))
+    batch = jax.device_put(jnp.ones((8, 3)), jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("b")))
+    sharded_model, model = tnn.Linear(3, 3), tnn.Linear(3, 3)
+    key_before = torchjax.default_generator.get_state()
+    torchjax.compile(lambda m, x: m(x).sum())(sharded_model, batch)  # draws nothing
+    assert torchjax.default_generator.get_state() is key_before
+    step = torchjax.compile(lambda m, x: tnn.functional.dropout(m(x), 0.5).sum())
+    assert step(model, jnp.ones((2, 3))).shape == ()  # a single-device program that draws

@@ -61,6 +61,7 @@ class _Program:
         self.layout = layout
         self.out_order = None  # the output's dict key orders, recorded while tracing
         self.dead_grads: list[int] = []  # params whose grad the step writes before reading it
+        self.unused_keys: list[int] = []  # generators the step did not draw from
 
         def pure(state, keys, hparams, dynamic):
             # Generator keys travel apart from the donated state: a step that fails while it runs
@@ -90,6 +91,10 @@ class _Program:
                         )
                     new_state = layout.read()
                     self.out_order = _dict_order(out)
+                    # A generator the step never drew from keeps its key as it was: passed back
+                    # through the program it would come out placed on the program's devices.
+                    self.unused_keys = [i for i, (new, old) in enumerate(zip(new_state[3], keys, strict=True))
+                                        if new is old]
             except BaseException:
                 for snapshot in snapshots:
                     snapshot.restore()
@@ -120,6 +125,8 @@ class _Program:
             # Two slots hold the same array object: give each its own copy once, then retry.
             layout.write(_distinct(state))
             out, new_state = self._run(layout.read(), hparams, dynamic)
+        for i in self.unused_keys:
+            new_state[3][i] = state[3][i]
         layout.write(new_state)
         return out if self.out_order is None else _reorder(out, self.out_order)
 
