@@ -161,8 +161,8 @@ def torch_steps(weights, width, compiled: bool):
     return torch.compile(step) if compiled else step
 
 
-def memory_bytes(jitted, *args) -> int:
-    analysis = jitted.lower(*args).compile().memory_analysis()
+def memory_bytes(lowered) -> int:
+    analysis = lowered.compile().memory_analysis()
     return (analysis.argument_size_in_bytes + analysis.output_size_in_bytes - analysis.alias_size_in_bytes
             + analysis.temp_size_in_bytes)
 
@@ -211,9 +211,8 @@ def run_depth(depth: int, width: int, args) -> None:
         print(f"{name} / hand-written = {ratio:.3f} (goal <= {GOAL:.2f}: {verdict})")
 
     program = next(iter(step._programs.values()))
-    state = program.layout.read()
-    ours = memory_bytes(program.jitted, (*state[:3], [], state[4]), state[3], program.layout.read_hparams(), [x, y])
-    floor = memory_bytes(hand, hand_state["params"], x, y)
+    ours = memory_bytes(program.lower([x, y]))
+    floor = memory_bytes(hand.lower(hand_state["params"], x, y))
     print(f"compiled step memory: torchjax {ours / 1e6:.2f} MB, hand-written {floor / 1e6:.2f} MB "
           f"(ratio {ours / floor:.3f}; the difference is the .grad arrays a torch step keeps)")
 

@@ -327,3 +327,50 @@ def test_a_step_on_a_device_mesh_leaves_the_default_generator_usable_elsewhere()
     assert torchjax.default_generator.get_state() is key_before
     step = torchjax.compile(lambda m, x: tnn.functional.dropout(m(x), 0.5).sum())
     assert step(model, jnp.ones((2, 3))).shape == ()  # a single-device program that draws
+
+
+def test_kept_grads_leave_the_program_packed_and_read_as_arrays():
+    from torchjax.nn.parameter import GradView
+
+    class Mixed(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = tnn.Linear(4, 3), tnn.Linear(3, 2)
+            self.c, self.d = tnn.Linear(2, 2).bfloat16(), tnn.Linear(2, 2).bfloat16()
+
+        def forward(self, x):
+            low = self.d(self.c(x[:, :2].astype(jnp.bfloat16))).astype(jnp.float32)
+            return self.b(self.a(x)).sum() + low.sum()
+
+    @torchjax.compile
+    def step(model, x):
+        model.zero_grad()
+        return torchjax.backward(lambda m: m(x), model)
+
+    model, x = Mixed(), jnp.ones((5, 4))
+    reference = Mixed()
+    reference.load_state_dict(model.state_dict())
+    step(model, x)
+    torchjax.backward(lambda m: m(x), reference)
+    program, = step._programs.values()
+    assert [len(indices) for indices, _ in program.grad_packs] == [4, 4]  # one flat output per dtype
+    assert all(type(p._grad) is GradView for p in model.parameters())
+    inside = jax.jit(lambda: model.a.weight.grad * 1)()  # first read under a trace: still concrete
+    np.testing.assert_allclose(to_numpy(inside), to_numpy(reference.a.weight.grad), rtol=1e-6)
+    for (name, p), q in zip(model.named_parameters(), reference.parameters(), strict=True):
+        assert p.grad.shape == p.shape and p.grad.dtype == p.dtype, name
+        np.testing.assert_allclose(to_numpy(p.grad.astype(jnp.float32)), to_numpy(q.grad.astype(jnp.float32)),
+                                   rtol=1e-2 if p.dtype == jnp.bfloat16 else 1e-6, err_msg=name)
+
+    mesh = jax.sharding.Mesh(np.array(jax.devices("cpu")[:2]), ("b",))
+    spec = jax.sharding.PartitionSpec
+    for p in model.parameters():
+        p.data = jax.device_put(p.data, jax.sharding.NamedSharding(mesh, spec()))
+    step.clear_cache()
+    step(model, x)  # replicated on two devices: each packs its own copy
+    assert all(type(p._grad) is GradView for p in model.parameters())
+    model.a.weight.data = jax.device_put(model.a.weight.data, jax.sharding.NamedSharding(mesh, spec(None, "b")))
+    step.clear_cache()
+    step(model, x)  # partitioned: concatenating would gather the shards, so every grad stays its own array
+    assert not any(type(p._grad) is GradView for p in model.parameters())
+    assert model.a.weight.grad.sharding.spec == spec(None, "b")

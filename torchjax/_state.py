@@ -123,9 +123,12 @@ class StateLayout:
 
     # --- moving values ---------------------------------------------------------------------------
     def read(self) -> tuple[list, list, list, list, list]:
+        """The slots' values as stored: a grad may be a packed :class:`~torchjax.nn.parameter.GradView`
+        (resolve it with ``p.grad`` before handing it to JAX); neither this nor :meth:`write` counts
+        as a grad access for ``torchjax.compile``'s read-before-write tracking."""
         return (
             [p.data for p in self.params],
-            [p.grad for p in self.params],
+            [p._grad for p in self.params],  # raw: a packed grad stays packed (see GradView)
             [d[k] for d, k in self.buffers],
             [g._key for g in self.generators],
             [d[k] for d, k in self.items],
@@ -136,7 +139,7 @@ class StateLayout:
         for p, value in zip(self.params, data, strict=True):
             p.data = value
         for p, value in zip(self.params, grads, strict=True):
-            p.grad = value
+            p._grad = value
         for (d, k), value in zip(self.buffers, buffers, strict=True):
             d[k] = value
         for g, value in zip(self.generators, keys, strict=True):

@@ -25,6 +25,7 @@ import numpy as np
 
 from . import _random, _state, _tracking
 from .nn.modules.module import Module, _StateSnapshot
+from .nn.parameter import GradPack, GradView
 
 __all__ = ["compile"]
 
@@ -62,6 +63,13 @@ class _Program:
         self.out_order = None  # the output's dict key orders, recorded while tracing
         self.dead_grads: list[int] = []  # params whose grad the step writes before reading it
         self.unused_keys: list[int] = []  # generators the step did not draw from
+        self.live_grads: list[int] | None = None  # params whose grad the step reads (None: not traced yet)
+        # Kept grads leave the program as one flat array per dtype (see GradPack): one output per
+        # parameter costs several microseconds each per call. Not for partitioned parameters:
+        # concatenating their grads would gather the shards. Decided from the placement the
+        # parameters have when the program is built.
+        self.pack_grads = all(_replicated(p.data) for p in layout.params)
+        self.grad_packs: list[tuple[list[int], tuple]] = []  # (param indices, shapes) per flat output
 
         def pure(state, keys, hparams, dynamic):
             # Generator keys travel apart from the donated state: a step that fails while it runs
@@ -83,6 +91,7 @@ class _Program:
                     finally:
                         access, _tracking.grad_access = _tracking.grad_access, outer
                     self.dead_grads = [i for i, p in enumerate(layout.params) if access.get(id(p)) == "write"]
+                    self.live_grads = [i for i, p in enumerate(layout.params) if access.get(id(p)) != "write"]
                     if _state.StateLayout(layout.roots).slot_structure() != structure:
                         raise RuntimeError(
                             "torchjax.compile: the compiled function changed which parameters, buffers or submodules "
@@ -95,40 +104,84 @@ class _Program:
                     # through the program it would come out placed on the program's devices.
                     self.unused_keys = [i for i, (new, old) in enumerate(zip(new_state[3], keys, strict=True))
                                         if new is old]
+                    for i in self.unused_keys:  # not an output either: one fewer array per call
+                        new_state[3][i] = None
+                    flats = self._pack(new_state[1]) if self.pack_grads else []
             except BaseException:
                 for snapshot in snapshots:
                     snapshot.restore()
                 raise
-            return out, new_state
+            return out, new_state, flats
 
         self.jitted = jax.jit(pure, donate_argnums=(0,) if donate else (), keep_unused=True)
+
+    def _pack(self, grads: list) -> list:
+        """Replace the grads the step wrote before reading (non-None) by one flat array per dtype,
+        in place; returns the flats. Grads read first are donated inputs and stay separate
+        outputs, so that XLA writes them into the inputs' memory."""
+        groups: dict = {}
+        for i in self.dead_grads:
+            g = grads[i]
+            if g is not None:
+                groups.setdefault(jnp.dtype(g.dtype), []).append(i)
+        self.grad_packs = [(indices, tuple(tuple(grads[i].shape) for i in indices))
+                           for indices in groups.values() if len(indices) > 1]
+        flats = []
+        for indices, _ in self.grad_packs:
+            flats.append(jnp.concatenate([jnp.ravel(grads[i]) for i in indices]))
+            for i in indices:
+                grads[i] = None
+        return flats
 
     def _run(self, state: tuple, hparams: list, dynamic: list):
         return self.jitted((*state[:3], [], state[4]), state[3], hparams, dynamic)
 
+    def _inputs(self, release: bool) -> tuple:
+        """The state to pass: grads the step overwrites before reading are not inputs but None (one
+        program whether they were None or not; with ``release`` the old arrays are dropped before
+        the step runs); packed grads the step reads are unpacked."""
+        state, params = self.layout.read(), self.layout.params
+        grads = state[1]
+        for i in self.dead_grads:
+            grads[i] = None
+            if release:
+                params[i]._grad = None
+        for i in range(len(params)) if self.live_grads is None else self.live_grads:
+            if type(grads[i]) is GradView:
+                grads[i] = params[i].grad
+        return state
+
+    def lower(self, dynamic: list) -> Any:
+        """``jax.jit(...).lower`` of this program for the live state (to inspect its HLO or memory)."""
+        state = self._inputs(release=False)
+        return self.jitted.lower((*state[:3], [], state[4]), state[3], self.layout.read_hparams(), dynamic)
+
     def __call__(self, dynamic: list) -> Any:
         layout = self.layout
-        state, hparams = layout.read(), layout.read_hparams()
-        if self.dead_grads:
-            # Grads the step overwrites before reading are not inputs: pass None (one program
-            # whether they were None or not) and release the old arrays before the step runs.
-            grads = state[1]
-            for i in self.dead_grads:
-                grads[i] = None
-                layout.params[i]._grad = None
+        state, hparams = self._inputs(release=True), layout.read_hparams()
+        params = layout.params
         try:
-            out, new_state = self._run(state, hparams, dynamic)
+            out, new_state, flats = self._run(state, hparams, dynamic)
         except RuntimeError as e:
             if "donate the same buffer twice" not in str(e):
                 _note_lost_state(e, state)
                 raise
             # Two slots hold the same array object: give each its own copy once, then retry.
             layout.write(_distinct(state))
-            out, new_state = self._run(layout.read(), hparams, dynamic)
+            out, new_state, flats = self._run(layout.read(), hparams, dynamic)
         for i in self.unused_keys:
             new_state[3][i] = state[3][i]
         layout.write(new_state)
+        for (indices, shapes), flat in zip(self.grad_packs, flats, strict=True):
+            pack = GradPack(flat, shapes)
+            for j, i in enumerate(indices):
+                params[i]._grad = GradView(pack, j)
         return out if self.out_order is None else _reorder(out, self.out_order)
+
+
+def _replicated(array: Any) -> bool:
+    sharding = getattr(array, "sharding", None)
+    return sharding is not None and sharding.is_fully_replicated
 
 
 def _note_lost_state(error: BaseException, state: tuple) -> None:
