@@ -12,6 +12,8 @@ it: pass ``p.data`` there (``torchjax.nn.functional`` does this for you).
 
 from __future__ import annotations
 
+import functools
+import math
 import operator
 
 import jax
@@ -43,6 +45,42 @@ def _place_like(value: jax.Array, like) -> jax.Array:
         if isinstance(value, jax.core.Tracer) or value.sharding != like.sharding:
             return jax.device_put(value, like.sharding)
     return value
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _split(flat: jax.Array, shapes: tuple) -> list[jax.Array]:
+    out, start = [], 0
+    for shape in shapes:
+        size = math.prod(shape)
+        out.append(flat[start:start + size].reshape(shape))
+        start += size
+    return out
+
+
+class GradPack:
+    """Gradients that a compiled step returned as one flat array (one program output instead of one
+    per parameter, which costs far less per call). Split on first access, all at once."""
+
+    __slots__ = ("flat", "shapes", "arrays")
+
+    def __init__(self, flat: jax.Array, shapes: tuple) -> None:
+        self.flat, self.shapes, self.arrays = flat, shapes, None
+
+    def get(self, index: int) -> jax.Array:
+        if self.arrays is None:
+            with jax.ensure_compile_time_eval():  # concrete arrays even when first read under a trace
+                self.arrays = _split(self.flat, self.shapes)
+            self.flat = None
+        return self.arrays[index]
+
+
+class GradView:
+    """What ``Parameter._grad`` holds until ``.grad`` is read: entry ``index`` of a :class:`GradPack`."""
+
+    __slots__ = ("pack", "index")
+
+    def __init__(self, pack: GradPack, index: int) -> None:
+        self.pack, self.index = pack, index
 
 
 class Parameter:
@@ -122,7 +160,10 @@ class Parameter:
         top of the step) is not an input of the compiled program."""
         if _tracking.grad_access is not None:
             _tracking.grad_access.setdefault(id(self), "read")
-        return self._grad
+        grad = self._grad
+        if type(grad) is GradView:
+            grad = self._grad = grad.pack.get(grad.index)
+        return grad
 
     @grad.setter
     def grad(self, value) -> None:
@@ -367,6 +408,9 @@ class _UninitializedMixin:
         return self._target_dtype
 
     def _materialized(self, shape, device=None, dtype=None) -> jax.Array:
+        shape = tuple(shape)
+        if any(d < 0 for d in shape):
+            raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
         dtype = as_dtype(dtype) if dtype is not None else self._target_dtype
         value = jnp.empty(tuple(shape), dtype)
         device = device if device is not None else self._target_device
@@ -413,6 +457,9 @@ class UninitializedParameter(_UninitializedMixin, Parameter):
     def __iter__(self):
         raise ValueError(_UNINITIALIZED_MSG.format("iteration"))
 
+    def _uninitialized_op(self, *args):
+        raise ValueError(_UNINITIALIZED_MSG.format("an arithmetic operation"))
+
     def __len__(self):
         raise ValueError(_UNINITIALIZED_MSG.format("len()"))
 
@@ -440,6 +487,15 @@ def _refuse(*_):
 for _cls in (UninitializedParameter, UninitializedBuffer):
     jax.tree_util.register_pytree_node(_cls, _refuse, _refuse)
 del _cls
+
+
+# Arithmetic on a placeholder: torch's ValueError, not an error about a missing array.
+for _name in [n for n in vars(Parameter) if n.startswith("__") and getattr(Parameter.__dict__[n], "__name__", "")
+              == n and n[2:-2].lstrip("r") in {"add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul",
+                                              "and", "or", "xor", "lshift", "rshift", "divmod", "lt", "le", "gt",
+                                              "ge", "eq", "ne", "neg", "pos", "abs", "invert"}]:
+    setattr(UninitializedParameter, _name, UninitializedParameter._uninitialized_op)
+del _name
 
 
 def is_lazy(value) -> bool:
