@@ -374,3 +374,23 @@ def test_kept_grads_leave_the_program_packed_and_read_as_arrays():
     step(model, x)  # partitioned: concatenating would gather the shards, so every grad stays its own array
     assert not any(type(p._grad) is GradView for p in model.parameters())
     assert model.a.weight.grad.sharding.spec == spec(None, "b")
+
+
+def test_large_kept_grads_are_not_packed(monkeypatch):
+    import sys
+
+    from torchjax.nn.parameter import GradView
+
+    monkeypatch.setattr(sys.modules["torchjax.compile"], "_PACK_BYTES", 4 * (3 * 4 + 3))
+
+    @torchjax.compile
+    def step(model, x):
+        model.zero_grad()
+        return torchjax.backward(lambda m: m(x).sum(), model)
+
+    small, large = tnn.Linear(4, 3), tnn.Linear(4, 4)  # 15 floats fit the limit, 20 do not
+    step(small, jnp.ones((2, 4)))
+    step(large, jnp.ones((2, 4)))
+    assert all(type(p._grad) is GradView for p in small.parameters())
+    assert not any(type(p._grad) is GradView for p in large.parameters())
+    np.testing.assert_allclose(to_numpy(large.bias.grad), [2.0] * 4)

@@ -34,6 +34,7 @@ _DYNAMIC_SCALARS = (int, float, complex)
 
 
 _NESTED = -1
+_PACK_BYTES = 2 << 20  # largest set of kept grads (per dtype) returned as one flat array
 _ARRAY_TYPES = frozenset({type(jnp.zeros(())), np.ndarray, int, float, complex})
 
 
@@ -64,10 +65,11 @@ class _Program:
         self.dead_grads: list[int] = []  # params whose grad the step writes before reading it
         self.unused_keys: list[int] = []  # generators the step did not draw from
         self.live_grads: list[int] | None = None  # params whose grad the step reads (None: not traced yet)
-        # Kept grads leave the program as one flat array per dtype (see GradPack): one output per
-        # parameter costs several microseconds each per call. Not for partitioned parameters:
-        # concatenating their grads would gather the shards. Decided from the placement the
-        # parameters have when the program is built.
+        # Kept grads of small models leave the program as one flat array per dtype (see GradPack):
+        # an output costs a few microseconds per call, which is a large share of a small step.
+        # The concatenation is a copy (a transient second set of grads), so only up to
+        # _PACK_BYTES per dtype; not for partitioned parameters, whose shards it would gather.
+        # Decided from the placement the parameters have when the program is built.
         self.pack_grads = all(_replicated(p.data) for p in layout.params)
         self.grad_packs: list[tuple[list[int], tuple]] = []  # (param indices, shapes) per flat output
 
@@ -125,7 +127,8 @@ class _Program:
             if g is not None:
                 groups.setdefault(jnp.dtype(g.dtype), []).append(i)
         self.grad_packs = [(indices, tuple(tuple(grads[i].shape) for i in indices))
-                           for indices in groups.values() if len(indices) > 1]
+                           for dtype, indices in groups.items()
+                           if len(indices) > 1 and sum(grads[i].size for i in indices) * dtype.itemsize <= _PACK_BYTES]
         flats = []
         for indices, _ in self.grad_packs:
             flats.append(jnp.concatenate([jnp.ravel(grads[i]) for i in indices]))

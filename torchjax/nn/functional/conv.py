@@ -21,10 +21,6 @@ from ._utils import check_spatial_input, expand
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
-# torch's F.pad modes as jnp.pad modes.
-_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
-
-
 def _dimension_numbers(n: int) -> lax.ConvDimensionNumbers:
     spec = tuple(range(n + 2))  # N, C, *spatial for the input and output; O, I, *kernel for the weight
     return lax.ConvDimensionNumbers(spec, spec, spec)
@@ -161,30 +157,6 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
         )
     return _convolve_transpose(x, w, b, stride=stride, padding=padding, output_padding=output_padding,
                                dilation=dilation, groups=groups, batched=batched)
-
-
-def _pad(input, pad, mode: str) -> jax.Array:
-    """Non-zero padding of the trailing dims for ``padding_mode``; ``pad`` is in ``F.pad``'s order
-    (last dimension first, ``(left, right)`` pairs), as ``_ConvNd._reversed_padding_repeated_twice``."""
-    x = _unwrap(input)
-    n = len(pad) // 2
-    pairs = [(pad[2 * i], pad[2 * i + 1]) for i in reversed(range(n))]
-    for axis, (size, (lo, hi)) in enumerate(zip(x.shape[-n:], pairs, strict=True), start=x.ndim - n):
-        if mode == "reflect" and (lo >= size or hi >= size):
-            raise RuntimeError(
-                f"Argument #4: Padding size should be less than the corresponding input dimension, but got: "
-                f"padding ({lo}, {hi}) at dimension {axis} of input {list(x.shape)}"
-            )
-        if mode == "circular" and (lo > size or hi > size):
-            raise RuntimeError("Padding value causes wrapping around more than once.")
-        if mode == "replicate" and size == 0 and (lo or hi):
-            raise RuntimeError(f"Expected the padded dimension {axis} of input {list(x.shape)} to be non-empty")
-    return _pad_kernel(x, widths=((0, 0),) * (x.ndim - n) + tuple(pairs), mode=_PAD_MODES[mode])
-
-
-@partial(jax.jit, static_argnames=("widths", "mode"))
-def _pad_kernel(x, *, widths, mode):
-    return jnp.pad(x, widths, mode=mode)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> jax.Array:

@@ -8,15 +8,10 @@ from ... import _ops
 from .. import init
 from ..functional import attention as FA
 from ..parameter import Parameter
-from .linear import Linear
+from .linear import NonDynamicallyQuantizableLinear  # torch keeps it in linear.py; importable here too
 from .module import Module
 
 __all__ = ["MultiheadAttention"]
-
-
-class NonDynamicallyQuantizableLinear(Linear):
-    """torch's name for ``MultiheadAttention.out_proj``: a plain ``Linear`` (the name shows in
-    ``repr``; torch uses the class to keep dynamic quantization away from it)."""
 
 
 class MultiheadAttention(Module):

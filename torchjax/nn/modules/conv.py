@@ -1,20 +1,23 @@
-"""Convolution layers: ``Conv1d/2d/3d`` and ``ConvTranspose1d/2d/3d`` on one ``_ConvNd`` base."""
+"""Convolution layers: ``Conv1d/2d/3d`` and ``ConvTranspose1d/2d/3d`` on one ``_ConvNd`` base, and their
+lazy forms ``LazyConv*`` / ``LazyConvTranspose*`` (``in_channels`` inferred from the first input)."""
 
 from __future__ import annotations
 
 from typing import Literal
 
 import jax
+import jax.numpy as jnp
 
 from ... import _ops
 from .. import functional as F
 from ..functional._utils import _pair, _reverse_repeat_tuple, _single, _triple
-from ..functional.conv import _pad
-from ..parameter import Parameter
+from ..parameter import Parameter, UninitializedParameter
+from .lazy import LazyModuleMixin
 from .linear import reset_fan_in_uniform
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "LazyConv1d",
+           "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d"]
 
 _PaddingMode = Literal["zeros", "reflect", "replicate", "circular"]
 
@@ -126,7 +129,7 @@ class _Conv(_ConvNd):
     def _conv_forward(self, input: jax.Array, weight, bias) -> jax.Array:
         try:
             if self.padding_mode != "zeros":
-                input = _pad(input, self._reversed_padding_repeated_twice, self.padding_mode)
+                input = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
                 return self._conv(input, weight, bias, self.stride, 0, self.dilation, self.groups)
             return self._conv(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
         except RuntimeError as e:  # name the module in shape/dtype errors; free when nothing fails
@@ -308,3 +311,139 @@ class ConvTranspose3d(_ConvTransposeNd):
         super().__init__(in_channels, out_channels, _triple(kernel_size), _triple(stride), _triple(padding),
                          _triple(dilation), True, _triple(output_padding), groups, bias, padding_mode,
                          device=device, dtype=dtype)
+
+
+class _LazyConvXdMixin(LazyModuleMixin):
+    """Lazy convolutions: ``in_channels`` comes from the first input, ``input.shape[1]`` when batched
+    and ``input.shape[0]`` when unbatched (torch's ``_get_in_channels``)."""
+
+    groups: int
+    transposed: bool
+    in_channels: int
+    out_channels: int
+    kernel_size: tuple[int, ...]
+    weight: UninitializedParameter
+    bias: UninitializedParameter
+    _num_spatial_dims = 0
+
+    def _lazy_init(self, out_channels: int, bias: bool, device, dtype) -> None:
+        """After ``ConvNd.__init__(0, 0, ..., bias=False)``: placeholders for the real parameters."""
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
+        self.out_channels = out_channels
+        if bias:
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
+
+    def reset_parameters(self) -> None:
+        if not self.has_uninitialized_params() and self.in_channels != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input, *args, **kwargs) -> None:
+        if self.has_uninitialized_params():
+            self.in_channels = self._get_in_channels(input)
+            if self.in_channels % self.groups != 0:
+                raise ValueError("in_channels must be divisible by groups")
+            if self.transposed:
+                self.weight.materialize((self.in_channels, self.out_channels // self.groups, *self.kernel_size))
+            else:
+                self.weight.materialize((self.out_channels, self.in_channels // self.groups, *self.kernel_size))
+            if self.bias is not None:
+                self.bias.materialize((self.out_channels,))
+            self.reset_parameters()
+
+    def _get_in_channels(self, input) -> int:
+        num_dims_no_batch = self._get_num_spatial_dims() + 1
+        shape = jnp.shape(input)
+        if len(shape) not in (num_dims_no_batch, num_dims_no_batch + 1):
+            raise RuntimeError(
+                f"Expected {num_dims_no_batch}D (unbatched) or {num_dims_no_batch + 1}D (batched) input to "
+                f"{self.__class__.__name__}, but got input of size: {list(shape)}"
+            )
+        return shape[1] if len(shape) == num_dims_no_batch + 1 else shape[0]
+
+    def _get_num_spatial_dims(self) -> int:
+        return self._num_spatial_dims
+
+
+_LAZY_DOC = """A :class:`{base}` whose ``in_channels`` is inferred from the first input (``input.shape[1]``,
+    or ``input.shape[0]`` when unbatched).
+
+    ``weight`` and ``bias`` start as :class:`~torchjax.nn.UninitializedParameter`; the first (eager)
+    forward materializes them with ``{base}``'s shapes and initialisation and the module becomes a
+    ``{base}``. Loading a state_dict materializes them to the checkpoint's shapes. The arguments
+    are ``{base}``'s without ``in_channels``.
+    """
+
+
+class LazyConv1d(_LazyConvXdMixin, Conv1d):
+    __doc__ = _LAZY_DOC.format(base="Conv1d")
+    cls_to_become = Conv1d
+    _num_spatial_dims = 1
+
+    def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, dilation=1, groups: int = 1,
+                 bias: bool = True, padding_mode: _PaddingMode = "zeros", device=None, dtype=None) -> None:
+        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode, device=device,
+                         dtype=dtype)
+        self._lazy_init(out_channels, bias, device, dtype)
+
+
+class LazyConv2d(_LazyConvXdMixin, Conv2d):
+    __doc__ = _LAZY_DOC.format(base="Conv2d")
+    cls_to_become = Conv2d
+    _num_spatial_dims = 2
+
+    def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, dilation=1, groups: int = 1,
+                 bias: bool = True, padding_mode: _PaddingMode = "zeros", device=None, dtype=None) -> None:
+        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode, device=device,
+                         dtype=dtype)
+        self._lazy_init(out_channels, bias, device, dtype)
+
+
+class LazyConv3d(_LazyConvXdMixin, Conv3d):
+    __doc__ = _LAZY_DOC.format(base="Conv3d")
+    cls_to_become = Conv3d
+    _num_spatial_dims = 3
+
+    def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, dilation=1, groups: int = 1,
+                 bias: bool = True, padding_mode: _PaddingMode = "zeros", device=None, dtype=None) -> None:
+        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode, device=device,
+                         dtype=dtype)
+        self._lazy_init(out_channels, bias, device, dtype)
+
+
+class LazyConvTranspose1d(_LazyConvXdMixin, ConvTranspose1d):
+    __doc__ = _LAZY_DOC.format(base="ConvTranspose1d")
+    cls_to_become = ConvTranspose1d
+    _num_spatial_dims = 1
+
+    def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0, groups: int = 1,
+                 bias: bool = True, dilation=1, padding_mode: _PaddingMode = "zeros", device=None,
+                 dtype=None) -> None:
+        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation, padding_mode,
+                         device=device, dtype=dtype)
+        self._lazy_init(out_channels, bias, device, dtype)
+
+
+class LazyConvTranspose2d(_LazyConvXdMixin, ConvTranspose2d):
+    __doc__ = _LAZY_DOC.format(base="ConvTranspose2d")
+    cls_to_become = ConvTranspose2d
+    _num_spatial_dims = 2
+
+    def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0, groups: int = 1,
+                 bias: bool = True, dilation=1, padding_mode: _PaddingMode = "zeros", device=None,
+                 dtype=None) -> None:
+        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation, padding_mode,
+                         device=device, dtype=dtype)
+        self._lazy_init(out_channels, bias, device, dtype)
+
+
+class LazyConvTranspose3d(_LazyConvXdMixin, ConvTranspose3d):
+    __doc__ = _LAZY_DOC.format(base="ConvTranspose3d")
+    cls_to_become = ConvTranspose3d
+    _num_spatial_dims = 3
+
+    def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0, groups: int = 1,
+                 bias: bool = True, dilation=1, padding_mode: _PaddingMode = "zeros", device=None,
+                 dtype=None) -> None:
+        super().__init__(0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation, padding_mode,
+                         device=device, dtype=dtype)
+        self._lazy_init(out_channels, bias, device, dtype)
