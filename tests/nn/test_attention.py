@@ -386,3 +386,35 @@ def test_mismatched_mask_types_warn_like_torch():
         theirs(*(torch.tensor(x),) * 3, **{k: torch.tensor(v) for k, v in masks.items()})
     with pytest.warns(UserWarning, match="mismatched key_padding_mask and attn_mask"):
         ours(*(jnp.asarray(x),) * 3, **{k: jnp.asarray(v) for k, v in masks.items()})
+
+
+def test_sdpa_kernel_restricts_the_path_and_restores_it(monkeypatch):
+    from torchjax.nn.attention import SDPBackend, sdpa_kernel
+    from torchjax.nn.functional import attention as attention_module
+
+    assert {k: int(v) for k, v in SDPBackend.__members__.items()} == {
+        k: int(v) for k, v in torch.nn.attention.SDPBackend.__members__.items()}
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.standard_normal((2, 2, 5, 4)).astype(np.float32) for _ in range(3))
+    expected = torch.nn.functional.scaled_dot_product_attention(*map(torch.tensor, (q, k, v)), is_causal=True)
+    fused_calls = []
+    original = attention_module._attention_fused
+    monkeypatch.setattr(attention_module, "_attention_fused", lambda *a: fused_calls.append(1) or original(*a))
+    attention_module._sdpa.clear_cache()  # the fused path is traced again, through the spy
+    with sdpa_kernel(SDPBackend.MATH):
+        out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    assert fused_calls == []
+    np.testing.assert_allclose(np.asarray(out), expected.numpy(), atol=1e-5)
+    with sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.FLASH_ATTENTION]):
+        np.testing.assert_allclose(np.asarray(F.scaled_dot_product_attention(q, k, v, is_causal=True)),
+                                   expected.numpy(), atol=1e-5)
+        assert fused_calls == [1]
+        with pytest.raises(RuntimeError, match="No available kernel"):  # dropout needs the math path
+            F.scaled_dot_product_attention(q, k, v, dropout_p=0.5)
+    with pytest.raises(ValueError), sdpa_kernel(SDPBackend.OVERRIDEABLE):
+        with pytest.raises(RuntimeError, match="No available kernel"):
+            F.scaled_dot_product_attention(q, k, v)
+        raise ValueError("leaving by an exception restores the setting")
+    assert F.scaled_dot_product_attention(q, k, v, dropout_p=0.5).shape == (2, 2, 5, 4)
+    raises_same(lambda: torch.nn.attention.sdpa_kernel("MATH").__enter__(),
+                lambda: torchjax.nn.attention.sdpa_kernel("MATH").__enter__())

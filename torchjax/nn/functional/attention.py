@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 
 from ... import _random
+from .. import attention as _attention_backends
 from ..parameter import _unwrap
 from .linear import linear
 
@@ -135,12 +136,12 @@ def _attention_math(q, k, v, bias, keep, scale: float, dropout_p: float, rng_key
     return jnp.einsum("bhls,bhsv->bhlv", weights.astype(v.dtype), v, preferred_element_type=accumulate).astype(q.dtype)
 
 
-def _attention_fused(q, k, v, bias, keep, is_causal: bool, scale: float) -> jax.Array:
+def _attention_fused(q, k, v, bias, keep, is_causal: bool, scale: float, cudnn: bool = True) -> jax.Array:
     """``jax.nn.dot_product_attention`` on ``(B, H, L, E)`` arrays (it wants ``(B, L, H, E)``)."""
     q, k, v = (jnp.swapaxes(x, 1, 2) for x in (q, k, v))
     kwargs = dict(bias=bias, mask=keep, scale=scale, is_causal=is_causal)
     out = None
-    if (_GPU_IMPLEMENTATION == "cudnn" and jax.default_backend() == "gpu" and bias is None and keep is None
+    if (cudnn and _GPU_IMPLEMENTATION == "cudnn" and jax.default_backend() == "gpu" and bias is None and keep is None
             and q.dtype in _LOW_PRECISION and (not is_causal or q.shape[1] == k.shape[1])):
         try:
             out = jax.nn.dot_product_attention(q, k, v, implementation="cudnn", **kwargs)
@@ -207,13 +208,21 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
             )
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
     dropout_p = max(float(dropout_p), 0.0)
+    math_ok, fused_ok, cudnn_ok = _attention_backends._paths()
+    needs_math = (dropout_p > 0.0 or v.shape[-1] != q.shape[-1] or q.shape[-2] == 0 or k.shape[-2] == 0
+                  or q.dtype == jnp.float64)
+    if not (math_ok or (fused_ok and not needs_math)):
+        raise RuntimeError("No available kernel. Aborting execution. (scaled_dot_product_attention: the kernels "
+                           f"enabled by sdpa_kernel, {list(_attention_backends._enabled)}, cannot run this call"
+                           + (": it needs the MATH backend)" if needs_math and fused_ok else ")"))
     rng_key = _random.next_key() if 0.0 < dropout_p < 1.0 else None
     return _sdpa(q, k, v, mask, rng_key, dropout_p=dropout_p, is_causal=bool(is_causal), scale=scale,
-                 enable_gqa=bool(enable_gqa))
+                 enable_gqa=bool(enable_gqa), fused=fused_ok, cudnn=cudnn_ok)
 
 
-@functools.partial(jax.jit, static_argnames=("dropout_p", "is_causal", "scale", "enable_gqa"))
-def _sdpa(q, k, v, mask, rng_key, *, dropout_p: float, is_causal: bool, scale: float, enable_gqa: bool) -> jax.Array:
+@functools.partial(jax.jit, static_argnames=("dropout_p", "is_causal", "scale", "enable_gqa", "fused", "cudnn"))
+def _sdpa(q, k, v, mask, rng_key, *, dropout_p: float, is_causal: bool, scale: float, enable_gqa: bool,
+          fused: bool = True, cudnn: bool = True) -> jax.Array:
     """The validated attention as one jitted function: eager calls run one program instead of
     dozens of separately dispatched operations (inside a trace it is inlined)."""
     target_len, source_len, value_dim = q.shape[-2], k.shape[-2], v.shape[-1]
@@ -244,10 +253,12 @@ def _sdpa(q, k, v, mask, rng_key, *, dropout_p: float, is_causal: bool, scale: f
         alive = jnp.any(keep_all, axis=-1, keepdims=True)
 
     # jax.nn.dot_product_attention's softmax is float32 whatever the input: float64 goes explicit.
-    if dropout_p > 0.0 or value_dim != q.shape[-1] or target_len == 0 or source_len == 0 or q.dtype == jnp.float64:
+    # `fused=False`: the sdpa_kernel setting allows only the math path.
+    if (not fused or dropout_p > 0.0 or value_dim != q.shape[-1] or target_len == 0 or source_len == 0
+            or q.dtype == jnp.float64):
         out = _attention_math(q, k, v, bias, keep_all, scale, dropout_p, rng_key)
     else:
-        out = _attention_fused(q, k, v, bias, keep, is_causal, scale)
+        out = _attention_fused(q, k, v, bias, keep, is_causal, scale, cudnn)
     if alive is not None:
         out = jnp.where(alive, out, jnp.zeros((), out.dtype))
     return out.reshape((lead + (heads, target_len, value_dim))[-out_rank:])
