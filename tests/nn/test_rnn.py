@@ -597,3 +597,16 @@ def test_float64_matches_torch_to_double_precision():
         load_torch_state(ours, theirs)
         x = rng.standard_normal((T, BATCH, INPUT))
         check_parity(theirs, ours, x, None, compiled=False, atol=1e-12)
+
+
+def test_whole_rnns_under_vmap_equal_a_loop():
+    """jax.vmap over an extra leading axis of inputs (and initial states) equals calling per slice."""
+    rng = np.random.default_rng(7)
+    xs = jnp.asarray(rng.standard_normal((3, 2, 4, 3)), jnp.float32)
+    lstm = tnn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True, proj_size=2)
+    gru = tnn.GRU(3, 4)
+    h0 = jnp.asarray(rng.standard_normal((3, 1, 4, 4)), jnp.float32)
+    mapped = jax.vmap(lambda x: lstm(x)[0])(xs)
+    assert_close(mapped, jnp.stack([lstm(x)[0] for x in xs]), atol=1e-6)
+    mapped_h = jax.vmap(lambda x, h: gru(x, h)[1])(xs, h0)
+    assert_close(mapped_h, jnp.stack([gru(x, h)[1] for x, h in zip(xs, h0, strict=True)]), atol=1e-6)
