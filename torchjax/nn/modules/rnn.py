@@ -22,6 +22,7 @@ import functools
 import math
 import numbers
 import warnings
+from collections.abc import Callable
 from typing import overload
 
 import jax
@@ -656,6 +657,26 @@ class RNNCellBase(Module):
             raise ValueError(f"{name}: Expected input to be 1D or 2D, got {input.ndim}D instead")
         return input, input.ndim == 2
 
+    def _one_state_forward(self, name: str, input, hx, mode: Callable[[], str | None]) -> jax.Array:
+        """RNNCell's and GRUCell's forward: checks, unbatched handling, zero state, one step.
+        ``mode()`` is asked after the checks (torch reports a bad nonlinearity last)."""
+        input, is_batched = self._check_input_dims(input, name)
+        if hx is not None:
+            hx = _array(hx)
+            if hx.ndim not in (1, 2):
+                raise ValueError(f"{name}: Expected hidden to be 1D or 2D, got {hx.ndim}D instead")
+        if not is_batched:
+            input = input[None]
+        if hx is None:
+            hx = jnp.zeros((input.shape[0], self.hidden_size), input.dtype)
+        elif not is_batched:
+            hx = hx[None]
+        step_mode = mode()
+        if step_mode is None:
+            raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
+        ret, _ = self._step(step_mode, input, [hx])
+        return ret if is_batched else ret[0]
+
     def _step(self, mode: str, input: jax.Array, states: list[jax.Array]) -> tuple[jax.Array, jax.Array | None]:
         """torch's ``_VF.*_cell`` checks, then one step on batched ``input`` and states."""
         w_ih, w_hh = _unwrap(self.weight_ih), _unwrap(self.weight_hh)
@@ -700,24 +721,8 @@ class RNNCell(RNNCellBase):
         self.nonlinearity = nonlinearity
 
     def forward(self, input, hx=None) -> jax.Array:
-        input, is_batched = self._check_input_dims(input, "RNNCell")
-        if hx is not None:
-            hx = _array(hx)
-            if hx.ndim not in (1, 2):
-                raise ValueError(f"RNNCell: Expected hidden to be 1D or 2D, got {hx.ndim}D instead")
-        if not is_batched:
-            input = input[None]
-        if hx is None:
-            hx = jnp.zeros((input.shape[0], self.hidden_size), input.dtype)
-        elif not is_batched:
-            hx = hx[None]
-        if self.nonlinearity == "tanh":
-            ret, _ = self._step("RNN_TANH", input, [hx])
-        elif self.nonlinearity == "relu":
-            ret, _ = self._step("RNN_RELU", input, [hx])
-        else:
-            raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
-        return ret if is_batched else ret[0]
+        modes = {"tanh": "RNN_TANH", "relu": "RNN_RELU"}
+        return self._one_state_forward("RNNCell", input, hx, lambda: modes.get(self.nonlinearity))
 
 
 class LSTMCell(RNNCellBase):
@@ -765,16 +770,4 @@ class GRUCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, num_chunks=3, **factory_kwargs)
 
     def forward(self, input, hx=None) -> jax.Array:
-        input, is_batched = self._check_input_dims(input, "GRUCell")
-        if hx is not None:
-            hx = _array(hx)
-            if hx.ndim not in (1, 2):
-                raise ValueError(f"GRUCell: Expected hidden to be 1D or 2D, got {hx.ndim}D instead")
-        if not is_batched:
-            input = input[None]
-        if hx is None:
-            hx = jnp.zeros((input.shape[0], self.hidden_size), input.dtype)
-        elif not is_batched:
-            hx = hx[None]
-        ret, _ = self._step("GRU", input, [hx])
-        return ret if is_batched else ret[0]
+        return self._one_state_forward("GRUCell", input, hx, lambda: "GRU")
