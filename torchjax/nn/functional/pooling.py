@@ -1,4 +1,4 @@
-"""Pooling: max, average, power-average and adaptive pooling, and max-unpooling, in 1, 2 and 3 dims.
+"""Pooling: max, average, power-average, adaptive and fractional max pooling, and max-unpooling, in 1, 2 and 3 dims.
 
 One N-d implementation per kind; the ``*1d/2d/3d`` functions only fix the number of spatial dims.
 Inputs are ``(N, C, *spatial)`` or unbatched ``(C, *spatial)``; the leading dims just ride along.
@@ -11,6 +11,8 @@ Inputs are ``(N, C, *spatial)`` or unbatched ``(C, *spatial)``; the leading dims
   and reduce it, carrying the flat index of the winner. The output is then gathered from the input
   at the winning indices, so the gradient is torch's scatter to those indices.
 * Adaptive average pooling is separable too: one ``(out, in)`` averaging matrix per dim.
+* Fractional max pooling's windows depend on per-plane random samples (possibly traced), so its
+  separable search gathers each plane's windows with ``take_along_axis`` instead of a static table.
 
 Indices are flat positions within each input plane (``(*spatial)``), of dtype int64 as torch's
 when ``jax_enable_x64`` is on and int32 otherwise.
@@ -28,8 +30,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from ... import _random
 from ..parameter import _unwrap
-from ._utils import check_spatial_input, expand, index_dtype
+from ._utils import _pair, _triple, check_spatial_input, expand, index_dtype
 
 __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
@@ -37,6 +40,8 @@ __all__ = [
     "adaptive_max_pool2d", "adaptive_max_pool2d_with_indices",
     "adaptive_max_pool3d", "adaptive_max_pool3d_with_indices",
     "avg_pool1d", "avg_pool2d", "avg_pool3d",
+    "fractional_max_pool2d", "fractional_max_pool2d_with_indices",
+    "fractional_max_pool3d", "fractional_max_pool3d_with_indices",
     "lp_pool1d", "lp_pool2d", "lp_pool3d",
     "max_pool1d", "max_pool1d_with_indices",
     "max_pool2d", "max_pool2d_with_indices",
@@ -590,3 +595,235 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
 def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None) -> jax.Array:
     """Partial inverse of :func:`max_pool3d`; see :func:`max_unpool1d`."""
     return _max_unpool(input, indices, kernel_size, stride, padding, output_size, 3)
+
+
+# --- fractional max pooling -------------------------------------------------------------------
+# torch's generate_intervals computes in the input's dtype; float16/bfloat16 round after every
+# operation (c10::Half arithmetic goes through float), emulated with reduce_precision.
+_REDUCED_BITS = {np.dtype(jnp.float16): (5, 10), np.dtype(jnp.bfloat16): (8, 7)}
+
+
+def _fractional_starts(samples: jax.Array, size: int, out: int, k: int) -> jax.Array:
+    """torch's ``generate_intervals`` for one spatial dim: the first input position of each of
+    the ``out`` windows, ``lead + (out,)`` from per-plane samples ``lead``.
+
+    ``alpha = (size - k) / (out - 1)``; window ``i < out - 1`` starts at
+    ``int((i + u) * alpha) - int(u * alpha)`` and the last at ``size - k``.
+    """
+    itype = index_dtype()
+    lead = samples.shape
+    last = jnp.full(lead + (min(out, 1),), size - k, itype)
+    if out <= 1:
+        return last
+    dtype = np.dtype(samples.dtype)
+    bits = _REDUCED_BITS.get(dtype)
+    if bits is None:
+        def rounded(v):
+            return v
+        compute = dtype
+    else:
+        def rounded(v):
+            return lax.reduce_precision(v, *bits)
+        compute = np.dtype(np.float32)
+    # alpha: both sizes converted to the dtype, divided in float, rounded to the dtype (NumPy does
+    # exactly that for float16/bfloat16, and is IEEE for float32/float64).
+    num, den = np.asarray(size - k, dtype).astype(compute), np.asarray(out - 1, dtype).astype(compute)
+    alpha = np.asarray(num / den, compute).astype(dtype).astype(compute)
+    u = samples.astype(compute)[..., None]
+    i = rounded(jnp.arange(out - 1, dtype=compute))
+    first = rounded(rounded(i + u) * alpha).astype(itype) - rounded(u * alpha).astype(itype)
+    return jnp.concatenate([first, jnp.broadcast_to(last, first.shape[:-1] + (1,))], axis=-1)
+
+
+def _sampled_window_max(x: jax.Array, starts: list[jax.Array], kernel) -> tuple[jax.Array, jax.Array]:
+    """Maximum of every ``kernel``-sized window starting at ``starts`` and its flat index in the plane.
+
+    ``starts[d]`` is ``lead + (out_d,)``: per-plane window starts along spatial dim ``d``. As
+    :func:`_window_max`, separably (last dim first): first maximum in row-major order, NaN wins
+    and the last NaN wins among NaNs, as torch's kernel (``val > maxVal || isnan(val)``).
+    """
+    n = len(kernel)
+    lead = x.shape[:x.ndim - n]
+    itype = index_dtype()
+    never = jnp.iinfo(itype).max
+    plane = x.shape[len(lead):]
+    values = lax.stop_gradient(x)
+    indices = jnp.broadcast_to(jnp.arange(math.prod(plane), dtype=itype).reshape(plane), x.shape)
+    for d in reversed(range(n)):
+        axis = len(lead) + d
+        out, k = starts[d].shape[-1], kernel[d]
+        positions = (starts[d][..., None] + jnp.arange(k, dtype=itype)).reshape(lead + (out * k,))
+        positions = positions.reshape(lead + (1,) * d + (out * k,) + (1,) * (n - 1 - d))
+        window_shape = values.shape[:axis] + (out, k) + values.shape[axis + 1:]
+        v = jnp.take_along_axis(values, positions, axis=axis, mode="clip").reshape(window_shape)
+        i = jnp.take_along_axis(indices, positions, axis=axis, mode="clip").reshape(window_shape)
+        best = v.max(axis=axis + 1)
+        first = jnp.where(v == jnp.expand_dims(best, axis + 1), i, never).min(axis=axis + 1)
+        last_nan = jnp.where(jnp.isnan(v), i, -1).max(axis=axis + 1)
+        values, indices = best, jnp.where(last_nan >= 0, last_nan, first)
+    planes = x.reshape(lead + (math.prod(plane),))
+    flat = indices.reshape(lead + (math.prod(indices.shape[len(lead):]),))
+    return jnp.take_along_axis(planes, flat, axis=-1).reshape(indices.shape), indices
+
+
+@partial(jax.jit, static_argnames=("kernel", "out"))
+def _fractional_max_pool_kernel(x, samples, *, kernel, out):
+    n = len(kernel)
+    lead = x.shape[:x.ndim - n]
+    spatial = x.shape[x.ndim - n:]
+    # torch's sample order per plane: (W, H) in 2-d, (T, H, W) in 3-d.
+    order = (1, 0) if n == 2 else tuple(range(n))
+    starts = [_fractional_starts(samples[..., order[d]], spatial[d], out[d], kernel[d]) for d in range(n)]
+    shape = lead + out
+    if 0 in shape:
+        return jnp.zeros(shape, x.dtype), jnp.zeros(shape, index_dtype())
+    if any(k <= 0 for k in kernel):
+        # torch's loop over an empty window leaves -inf and the window's (empty) start position.
+        strides = [math.prod(spatial[d + 1:]) for d in range(n)]
+        flat = functools.reduce(
+            jnp.add, [starts[d].reshape(lead + (1,) * d + (out[d],) + (1,) * (n - 1 - d)) * strides[d]
+                      for d in range(n)])
+        return jnp.full(shape, -jnp.inf, x.dtype), jnp.broadcast_to(flat, shape).astype(index_dtype())
+    return _sampled_window_max(x, starts, kernel)
+
+
+def _int_tuple(value, n: int, name: str, position: int, fn: str, what: str) -> tuple[int, ...]:
+    """torch's argument parser for an ``int[n]`` (a bare int is repeated), then its length check."""
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return (int(value),) * n
+    if not isinstance(value, list | tuple):
+        raise TypeError(f"{fn}(): argument '{name}' (position {position}) must be tuple of ints, not "
+                        f"{type(value).__name__}")
+    for j, v in enumerate(value):
+        if not isinstance(v, int | np.integer) or isinstance(v, bool):
+            raise TypeError(f"{fn}(): argument '{name}' (position {position}) must be tuple of ints, but found "
+                            f"element of type {type(v).__name__} at pos {j}")
+    if len(value) != n:
+        raise RuntimeError(f"{fn}: {name} must either be a single Int or tuple of {what}")
+    return tuple(int(v) for v in value)
+
+
+def _fractional_max_pool(input, kernel_size, output_size, output_ratio, _random_samples, n: int):
+    fn = f"fractional_max_pool{n}d"
+    x = _unwrap(input)
+    # The Python part of torch's function: output size from the ratio, samples drawn when missing.
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{fn} requires specifying either an output_size or an output_ratio")
+    if output_size is None:
+        if n == 2 and len(output_ratio) > 2:  # as torch: a bare number has no len() (TypeError) in 2-d
+            raise ValueError(f"{fn} requires output_ratio to either be a single Int or tuple of Ints.")
+        ratio = (_pair if n == 2 else _triple)(output_ratio)
+        output_size = [int(_dim_size(x, d - n) * ratio[d]) for d in range(n)]  # IndexError if ratio is short
+    if _random_samples is None:
+        batch = 1 if x.ndim == n + 1 else _dim_size(x, 0)
+        channels = _dim_size(x, -n - 1)
+        if not jnp.issubdtype(x.dtype, jnp.floating):
+            raise NotImplementedError(f'"check_uniform_bounds" not implemented for {x.dtype}')
+        samples = jax.random.uniform(_random.next_key(), (batch, channels, n), x.dtype)
+    else:
+        samples = _random_samples if isinstance(_random_samples, jax.Array) else _unwrap(_random_samples)
+        if not isinstance(samples, jax.Array | np.ndarray):
+            raise TypeError(f"{fn}(): argument 'random_samples' (position 4) must be Tensor, not "
+                            f"{type(_random_samples).__name__}")
+        samples = jnp.asarray(samples)
+    # torch's C++ checks, in its order.
+    what = "Ints" if n == 2 else "three Ints"
+    kernel = _int_tuple(kernel_size, n, "kernel_size", 2, fn, what)
+    out = _int_tuple(output_size, n, "output_size", 3, fn, what)
+    prefix = fn if n == 2 else f"{fn}_out"
+    if x.ndim not in (n + 1, n + 2):
+        raise RuntimeError(f"{prefix}(): Expected {n + 1}D or {n + 2}D tensor, but got: {list(x.shape)}")
+    for d in range(1, x.ndim):
+        if x.shape[d] == 0:
+            raise RuntimeError(f"{prefix}(): Expected input to have non-zero size for non-batch dimensions, but "
+                               f"got{list(x.shape)} with dimension {d} being empty.")
+    spatial = x.shape[-n:]
+    names = ("height", "width") if n == 2 else ("time", "height", "width")
+    for d in range(n) if n == 2 else (0, 2, 1):  # 3-d checks time, width, height
+        k, o, size = kernel[d], out[d], spatial[d]
+        fits = o + k - 1 <= size if n == 2 else k <= size and o + k - 1 < size
+        if not fits:
+            raise RuntimeError(f"{prefix}(): pool {names[d]} {k} too large relative to input {names[d]} {size}")
+    if any(o < 0 for o in out):
+        shape = list(x.shape[:-n]) + list(out)
+        raise RuntimeError(f"Trying to create tensor with negative dimension {next(o for o in out if o < 0)}: "
+                           f"{shape}")
+    if samples.dtype != x.dtype:
+        raise RuntimeError("Expect _random_samples to have the same dtype as input")
+    if samples.ndim != 3:
+        raise RuntimeError(f"Expect _random_samples to have 3 dimensions, got {samples.ndim}")
+    batched = x.ndim == n + 2
+    batch, channels = (x.shape[0], x.shape[1]) if batched else (1, x.shape[0])
+    if samples.shape[0] < batch:
+        raise RuntimeError("Expect _random_samples.size(0) no less then input batch size.")
+    if samples.shape[1] != channels:
+        raise RuntimeError("Expect _random_samples.size(1) equals to input channel size.")
+    if samples.shape[2] != n:
+        raise RuntimeError(f"Expect _random_samples.size(2) equals to {n}; got {samples.shape[2]}.")
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise NotImplementedError(f'"{fn}_out_frame" not implemented for {x.dtype}')
+    samples = samples[:batch] if batched else samples[0]
+    return _fractional_max_pool_kernel(x, samples, kernel=kernel, out=out)
+
+
+def _dim_size(x, dim: int) -> int:
+    """``x.size(dim)`` with torch's IndexError for a dim out of range."""
+    if not -x.ndim <= dim < max(x.ndim, 1):
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-max(x.ndim, 1)}, "
+                         f"{max(x.ndim, 1) - 1}], but got {dim})")
+    return x.shape[dim]
+
+
+def _fractional_doc(n: int) -> str:
+    dims = "H, W" if n == 2 else "T, H, W"
+    order = "``(W, H)``" if n == 2 else "``(T, H, W)``"
+    return rf"""{n}-D fractional max pooling (Graham, 2014) over ``(N, C, {dims})`` or ``(C, {dims})``.
+
+    Windows of ``kernel_size`` start at pseudo-random positions: along a dim of size :math:`L`
+    pooled to :math:`L_{{out}}` with sample :math:`u \in [0, 1)`, :math:`\alpha = (L - k) / (L_{{out}} - 1)`
+    and window :math:`i < L_{{out}} - 1` starts at :math:`\lfloor (i + u)\alpha \rfloor - \lfloor u\alpha \rfloor`,
+    the last at :math:`L - k` (computed in the input's dtype, as torch does).
+
+    Arguments:
+        kernel_size: window size (an int or a {n}-tuple).
+        output_size: the output's spatial size (an int or a {n}-tuple); or
+        output_ratio: the output size as a fraction of the input size, a {n}-tuple (or, as in
+            torch, a number only for the 3-d function).
+        return_indices: also return each maximum's flat index in its input plane (first maximum
+            on ties, the last NaN wins), for :func:`max_unpool{n}d`.
+        _random_samples: ``(N, C, {n})`` samples in the input's dtype, per plane in the order {order}
+            (unbatched inputs use row 0); drawn uniformly from the torchjax default generator when
+            None, so ``torchjax.manual_seed`` reproduces them and a compiled step draws new ones.
+
+    Differs from torch: the samples come from torchjax's generator (same distribution, different
+    stream); indices are int32 unless ``jax_enable_x64`` is on (torch: int64).
+    """
+
+
+def fractional_max_pool2d_with_indices(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                                       _random_samples=None):
+    return _fractional_max_pool(input, kernel_size, output_size, output_ratio, _random_samples, 2)
+
+
+def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                          _random_samples=None):
+    out = _fractional_max_pool(input, kernel_size, output_size, output_ratio, _random_samples, 2)
+    return out if return_indices else out[0]
+
+
+def fractional_max_pool3d_with_indices(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                                       _random_samples=None):
+    return _fractional_max_pool(input, kernel_size, output_size, output_ratio, _random_samples, 3)
+
+
+def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                          _random_samples=None):
+    out = _fractional_max_pool(input, kernel_size, output_size, output_ratio, _random_samples, 3)
+    return out if return_indices else out[0]
+
+
+for _n, _fns in ((2, (fractional_max_pool2d, fractional_max_pool2d_with_indices)),
+                 (3, (fractional_max_pool3d, fractional_max_pool3d_with_indices))):
+    for _fn in _fns:
+        _fn.__doc__ = _fractional_doc(_n)
+del _n, _fns, _fn

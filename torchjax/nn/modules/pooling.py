@@ -1,4 +1,4 @@
-"""Pooling layers: max, average, power-average, adaptive pooling and max-unpooling, 1d to 3d.
+"""Pooling layers: max, average, power-average, adaptive and fractional max pooling and max-unpooling, 1d to 3d.
 
 Each family has one base class holding torch's hyper-parameters and ``extra_repr``; the 1d/2d/3d
 classes only pick the ``F`` function. Hyper-parameters are stored exactly as torch stores them
@@ -17,6 +17,7 @@ __all__ = [
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d",
     "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
     "AvgPool1d", "AvgPool2d", "AvgPool3d",
+    "FractionalMaxPool2d", "FractionalMaxPool3d",
     "LPPool1d", "LPPool2d", "LPPool3d",
     "MaxPool1d", "MaxPool2d", "MaxPool3d",
     "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
@@ -323,3 +324,72 @@ class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
 class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
     __doc__ = _ADAPTIVE_DOC.format(n=3, kind="average", dims="D, H, W", none=_NONE_KEEPS, indices="")
     _pool = staticmethod(F.adaptive_avg_pool3d)
+
+
+# --- fractional max pooling --------------------------------------------------------------------
+class _FractionalMaxPoolNd(Module):
+    __constants__ = ["kernel_size", "return_indices", "output_size", "output_ratio"]
+    return_indices: bool
+    _n = 0
+    _pool = None  # F.fractional_max_pool2d / 3d
+    _tuple = None  # _pair / _triple
+
+    def __init__(self, kernel_size, output_size=None, output_ratio=None, return_indices: bool = False,
+                 _random_samples=None) -> None:
+        super().__init__()
+        name = type(self).__name__
+        self.kernel_size = self._tuple(kernel_size)
+        self.return_indices = return_indices
+        self.register_buffer("_random_samples", _random_samples)
+        self.output_size = self._tuple(output_size) if output_size is not None else None
+        self.output_ratio = self._tuple(output_ratio) if output_ratio is not None else None
+        if output_size is None and output_ratio is None:
+            raise ValueError(f"{name} requires specifying either an output size, or a pooling ratio")
+        if output_size is not None and output_ratio is not None:
+            raise ValueError("only one of output_size and output_ratio may be specified")
+        if self.output_ratio is not None and not all(0 < self.output_ratio[d] < 1 for d in range(self._n)):
+            raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
+
+    def forward(self, input: jax.Array):
+        return self._pool(input, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
+                          _random_samples=self._random_samples)
+
+
+_FRACTIONAL_DOC = r"""{n}-D fractional max pooling (Graham, 2014) over ``(N, C, {dims})`` or ``(C, {dims})``.
+
+    Max pooling in ``kernel_size`` windows whose pseudo-random starts spread the input evenly over
+    ``output_size`` outputs per dim (see ``F.fractional_max_pool{n}d``).
+
+    Arguments:
+        kernel_size: window size (an int or a {n}-tuple).
+        output_size: the output's spatial size (an int or a {n}-tuple); or
+        output_ratio: the output size as a fraction in (0, 1) of the input size (a number or
+            {n}-tuple). Exactly one of the two must be given.
+        return_indices: also return each maximum's flat index in its input plane, for
+            ``MaxUnpool{n}d``.
+        _random_samples: fixed ``(N, C, {n})`` samples in ``[0, 1)`` (a buffer, as in torch); when
+            None each call draws new ones from the torchjax default generator.
+
+    {note} The samples come from torchjax's generator (torch's distribution, not its stream).
+    """
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    __doc__ = _FRACTIONAL_DOC.format(n=2, dims="H, W", note=_INDICES_NOTE)
+    _n = 2
+    _pool = staticmethod(F.fractional_max_pool2d)
+    _tuple = staticmethod(_pair)
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    __doc__ = _FRACTIONAL_DOC.format(n=3, dims="T, H, W", note=_INDICES_NOTE)
+    _n = 3
+    _pool = staticmethod(F.fractional_max_pool3d)
+    _tuple = staticmethod(_triple)
+
+    def __init__(self, kernel_size, output_size=None, output_ratio=None, return_indices: bool = False,
+                 _random_samples=None) -> None:
+        if (isinstance(kernel_size, int) and kernel_size <= 0) or (
+                isinstance(kernel_size, tuple | list) and not all(k > 0 for k in kernel_size)):
+            raise ValueError(f"kernel_size must be greater than 0, but got {kernel_size}")
+        super().__init__(kernel_size, output_size, output_ratio, return_indices, _random_samples)
