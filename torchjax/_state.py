@@ -122,24 +122,31 @@ class StateLayout:
         return tuple(id(p) for p in self.params), self.signature[2:6]
 
     # --- moving values ---------------------------------------------------------------------------
-    def read(self) -> tuple[list, list, list, list, list]:
+    def read(self, grads: bool = True) -> tuple[list, list, list, list, list]:
         """The slots' values as stored: a grad may be a packed :class:`~torchjax.nn.parameter.GradView`
         (resolve it with ``p.grad`` before handing it to JAX); neither this nor :meth:`write` counts
-        as a grad access for ``torchjax.compile``'s read-before-write tracking."""
+        as a grad access for ``torchjax.compile``'s read-before-write tracking. ``grads=False``
+        gives None for every grad without reading them."""
         return (
             [p.data for p in self.params],
-            [p._grad for p in self.params],  # raw: a packed grad stays packed (see GradView)
+            [p._grad for p in self.params] if grads else [None] * len(self.params),  # raw: see GradView
             [d[k] for d, k in self.buffers],
             [g._key for g in self.generators],
             [d[k] for d, k in self.items],
         )
 
-    def write(self, state: tuple[list, list, list, list, list]) -> None:
-        data, grads, buffers, keys, items = state
+    def write(self, state: tuple[list, list, list, list, list], grads: list[int] | None = None) -> None:
+        """Store ``state`` in the slots; with ``grads`` (parameter indices), only those grads."""
+        data, grad_values, buffers, keys, items = state
         for p, value in zip(self.params, data, strict=True):
             p.data = value
-        for p, value in zip(self.params, grads, strict=True):
-            p._grad = value
+        if grads is None:
+            for p, value in zip(self.params, grad_values, strict=True):
+                p._grad = value
+        else:
+            params = self.params
+            for i in grads:
+                params[i]._grad = grad_values[i]
         for (d, k), value in zip(self.buffers, buffers, strict=True):
             d[k] = value
         for g, value in zip(self.generators, keys, strict=True):

@@ -72,6 +72,11 @@ class _Program:
         # Decided from the placement the parameters have when the program is built.
         self.pack_grads = all(_replicated(p.data) for p in layout.params)
         self.grad_packs: list[tuple[list[int], tuple]] = []  # (param indices, shapes) per flat output
+        # Set from the trace (see _settle): which grads to drop before a call and write after it,
+        # and per flat output the GradPack and the views that every call re-points.
+        self.release: list[int] = []
+        self.written_grads: list[int] | None = None
+        self.packs: list[tuple[GradPack, list, list]] | None = None
 
         def pure(state, keys, hparams, dynamic):
             # Generator keys travel apart from the donated state: a step that fails while it runs
@@ -109,6 +114,7 @@ class _Program:
                     for i in self.unused_keys:  # not an output either: one fewer array per call
                         new_state[3][i] = None
                     flats = self._pack(new_state[1]) if self.pack_grads else []
+                    self.packs = None  # re-settled after this call
             except BaseException:
                 for snapshot in snapshots:
                     snapshot.restore()
@@ -139,19 +145,37 @@ class _Program:
     def _run(self, state: tuple, hparams: list, dynamic: list):
         return self.jitted((*state[:3], [], state[4]), state[3], hparams, dynamic)
 
+    def _settle(self) -> None:
+        """After the first trace: precompute what each call does with grads."""
+        packed = {i for indices, _ in self.grad_packs for i in indices}
+        # Unpacked grads written first are dropped before the step, so their memory is free for
+        # the new ones; packed ones are small and re-pointed after the step anyway.
+        self.release = [i for i in self.dead_grads if i not in packed]
+        self.written_grads = [i for i in range(len(self.layout.params)) if i not in packed]
+        self.packs = []
+        for indices, shapes in self.grad_packs:
+            pack = GradPack(None, shapes)
+            self.packs.append((pack, [self.layout.params[i] for i in indices],
+                               [GradView(pack, j) for j in range(len(indices))]))
+
     def _inputs(self, release: bool) -> tuple:
         """The state to pass: grads the step overwrites before reading are not inputs but None (one
         program whether they were None or not; with ``release`` the old arrays are dropped before
         the step runs); packed grads the step reads are unpacked."""
-        state, params = self.layout.read(), self.layout.params
-        grads = state[1]
-        for i in self.dead_grads:
-            grads[i] = None
-            if release:
+        params = self.layout.params
+        if self.live_grads is not None and not self.live_grads:  # every grad is written first
+            state = self.layout.read(grads=False)
+        else:
+            state = self.layout.read()
+            grads = state[1]
+            for i in self.dead_grads:
+                grads[i] = None
+            for i in range(len(params)) if self.live_grads is None else self.live_grads:
+                if type(grads[i]) is GradView:
+                    grads[i] = params[i].grad
+        if release:
+            for i in self.release:
                 params[i]._grad = None
-        for i in range(len(params)) if self.live_grads is None else self.live_grads:
-            if type(grads[i]) is GradView:
-                grads[i] = params[i].grad
         return state
 
     def lower(self, dynamic: list) -> Any:
@@ -162,7 +186,6 @@ class _Program:
     def __call__(self, dynamic: list) -> Any:
         layout = self.layout
         state, hparams = self._inputs(release=True), layout.read_hparams()
-        params = layout.params
         try:
             out, new_state, flats = self._run(state, hparams, dynamic)
         except RuntimeError as e:
@@ -171,14 +194,18 @@ class _Program:
                 raise
             # Two slots hold the same array object: give each its own copy once, then retry.
             layout.write(_distinct(state))
-            out, new_state, flats = self._run(layout.read(), hparams, dynamic)
+            out, new_state, flats = self._run(self._inputs(release=False), hparams, dynamic)
         for i in self.unused_keys:
             new_state[3][i] = state[3][i]
-        layout.write(new_state)
-        for (indices, shapes), flat in zip(self.grad_packs, flats, strict=True):
-            pack = GradPack(flat, shapes)
-            for j, i in enumerate(indices):
-                params[i]._grad = GradView(pack, j)
+        if self.packs is None:
+            self._settle()
+        layout.write(new_state, grads=self.written_grads)
+        for (pack, owners, views), flat in zip(self.packs, flats, strict=True):
+            # One pack and its views per program, re-pointed at each call's flat array: every
+            # parameter in it got a new grad from this call, so no view can still mean an older one.
+            pack.flat, pack.arrays = flat, None
+            for p, view in zip(owners, views, strict=True):
+                p._grad = view
         return out if self.out_order is None else _reorder(out, self.out_order)
 
 
