@@ -13,12 +13,16 @@ from .dropout import __all__ as _dropout_all
 from .linear import bilinear, linear
 from .loss import *  # noqa: F403
 from .loss import __all__ as _loss_all
+from .matmul import *  # noqa: F403
+from .matmul import __all__ as _matmul_all
 from .normalization import *  # noqa: F403
 from .normalization import __all__ as _normalization_all
 from .padding import *  # noqa: F403
 from .padding import __all__ as _padding_all
 from .pooling import *  # noqa: F403
 from .pooling import __all__ as _pooling_all
+from .sampling import *  # noqa: F403
+from .sampling import __all__ as _sampling_all
 from .sparse import *  # noqa: F403
 from .sparse import __all__ as _sparse_all
 from .upsampling import *  # noqa: F403
@@ -28,4 +32,4 @@ from .vision import __all__ as _vision_all
 
 __all__ = ["linear", "bilinear", *_loss_all, *_distance_all, *_activation_all, *_dropout_all, *_normalization_all,
            *_conv_all, *_pooling_all, *_attention_all, *_sparse_all, *_vision_all,
-           *_padding_all, *_upsampling_all]
+           *_padding_all, *_upsampling_all, *_sampling_all, *_matmul_all]

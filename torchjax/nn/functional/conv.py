@@ -1,4 +1,4 @@
-"""Convolutions: ``F.conv1d/2d/3d`` and ``F.conv_transpose1d/2d/3d``.
+"""Convolutions: ``F.conv1d/2d/3d``, ``F.conv_transpose1d/2d/3d`` and ``F.conv_tbc``.
 
 One N-d implementation of each, lowered to ``lax.conv_general_dilated`` in torch's channels-first
 layouts (``(N, C, *spatial)`` input, ``(out, in/groups, *kernel)`` weight). A transposed
@@ -19,7 +19,7 @@ from jax import lax
 from ..parameter import _unwrap
 from ._utils import check_spatial_input, expand
 
-__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_tbc", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
 def _dimension_numbers(n: int) -> lax.ConvDimensionNumbers:
     spec = tuple(range(n + 2))  # N, C, *spatial for the input and output; O, I, *kernel for the weight
@@ -225,3 +225,57 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     Arguments as :func:`conv_transpose1d`.
     """
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 3)
+
+
+def _conv_tbc_int(value, name: str, position: int) -> int:
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise TypeError(f"conv_tbc(): argument '{name}' (position {position}) must be int, not {type(value).__name__}")
+    return value.__index__()
+
+
+def conv_tbc(input, weight, bias, pad=0) -> jax.Array:
+    r"""1-D convolution (cross-correlation) of a time-major sequence, torch's ``conv_tbc``.
+
+    Arguments:
+        input: ``(T, B, C_in)`` (time, batch, channels).
+        weight: ``(kW, C_in, C_out)``.
+        bias: ``(C_out,)`` (required; cast to the input's dtype).
+        pad: time steps of zero padding on both ends; a negative ``pad`` crops that many instead.
+
+    Output: ``(T + 2 pad - kW + 1, B, C_out)`` with
+    ``out[t] = bias + sum_k input[t + k - pad] @ weight[k]``. Computed as :func:`conv1d` on the
+    ``(B, C_in, T)`` view.
+    """
+    if bias is None:
+        raise TypeError("conv_tbc(): argument 'bias' (position 3) must be Tensor, not NoneType")
+    pad = _conv_tbc_int(pad, "pad", 4)
+    x, w, b = jnp.asarray(_unwrap(input)), jnp.asarray(_unwrap(weight)), jnp.asarray(_unwrap(bias))
+    if x.ndim != 3:
+        raise RuntimeError("Input must have 3 dims: time, batch, in_channel")
+    if w.ndim != 3:
+        raise RuntimeError("Weight tensor must have 3 dims: kernel_width, in_channels, out_channels.")
+    if b.ndim != 1:
+        raise RuntimeError("Bias must be 1-D")
+    if x.shape[2] != w.shape[1]:
+        raise RuntimeError("Input dim 2 (input channels) is not == dim 1 in the weight tensor")
+    if w.shape[2] != b.shape[0]:
+        raise RuntimeError("Bias size must equal dim 2 in the weight tensor (output channels).")
+    length, batch, _ = x.shape
+    kernel, _, out_channels = w.shape
+    out_length = length - kernel + 1 + 2 * pad
+    if out_length < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {out_length}: "
+                           f"[{out_length}, {batch}, {out_channels}]")
+    b = b.astype(x.dtype)  # torch copies the bias into an output of the input's dtype
+    if out_length == 0 or kernel == 0:
+        return jnp.broadcast_to(b, (out_length, batch, out_channels))
+    if x.dtype != w.dtype:
+        names = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int32": "Int",
+                 "int64": "Long", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got {names.get(x.dtype.name, x.dtype.name)} "
+                           f"and {names.get(w.dtype.name, w.dtype.name)}")
+    x = x.transpose(1, 2, 0)  # (B, C_in, T)
+    if pad < 0:
+        x = x[..., -pad:length + pad]
+    y = conv1d(x, w.transpose(2, 1, 0), b, padding=max(pad, 0))
+    return y.transpose(2, 0, 1)
