@@ -394,3 +394,32 @@ def test_large_kept_grads_are_not_packed(monkeypatch):
     assert all(type(p._grad) is GradView for p in small.parameters())
     assert not any(type(p._grad) is GradView for p in large.parameters())
     np.testing.assert_allclose(to_numpy(large.bias.grad), [2.0] * 4)
+
+
+def test_the_repeat_call_fast_path_still_sees_other_objects_and_arguments():
+    traces = []
+
+    @torchjax.compile
+    def step(model, opt, x, scale):
+        traces.append(1)
+        opt.zero_grad()
+        scale = scale[0] if isinstance(scale, list) else scale
+        loss = torchjax.backward(lambda m: (m(x) * scale).sum(), model)
+        opt.step()
+        return loss
+
+    a, b = tnn.Linear(3, 2), tnn.Linear(3, 2)
+    b.load_state_dict(a.state_dict())
+    opt_a, opt_b = torchjax.optim.SGD(a.parameters(), lr=0.1), torchjax.optim.SGD(b.parameters(), lr=0.1)
+    x = jnp.ones((4, 3))
+    step(a, opt_a, x, 1.0)
+    step(a, opt_a, x, 1.0)
+    step(b, opt_b, x, 1.0)  # another model and optimizer: their own state, not a's
+    np.testing.assert_allclose(to_numpy(b.bias.data), to_numpy(a.bias.data) + 0.4, rtol=1e-6)
+    step(b, opt_b, x, [1.0])  # a list where a number was: flattened, another program
+    opt_b.param_groups[0]["momentum"] = 0.5  # 0 -> nonzero changes the update: another program
+    step(b, opt_b, x, 1.0)
+    assert "momentum_buffer" in opt_b.state[b.weight]
+    b.extra = tnn.Parameter(jnp.zeros(2))  # a new slot: the structure epoch moves
+    step(b, opt_b, x, 1.0)
+    assert len(traces) == 5  # a, b, the list, the momentum and the new parameter each traced once
