@@ -122,7 +122,7 @@ class _Program:
                 raise
             return out, new_state, flats
 
-        self.jitted = jax.jit(pure, donate_argnums=(0,) if donate else (), keep_unused=True)
+        self.jitted = jax.jit(pure, donate_argnums=(0,) if donate else ())
 
     def _pack(self, grads: list) -> list:
         """Replace the grads the step wrote before reading (non-None) by one flat array per dtype,
