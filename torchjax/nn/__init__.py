@@ -1,6 +1,6 @@
 """``torchjax.nn``: torch.nn's module system and layers on JAX arrays."""
 
-from . import attention, common_types, functional, init, parameter, utils
+from . import attention, common_types, functional, grad, init, parameter, utils
 from .modules import *  # noqa: F403
 from .modules import __all__ as _modules_all
 from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
@@ -25,4 +25,4 @@ def factory_kwargs(kwargs: dict | None) -> dict:
 
 
 __all__ = [*_modules_all, "Buffer", "Parameter", "UninitializedBuffer", "UninitializedParameter",
-           "attention", "common_types", "factory_kwargs", "functional", "init", "parameter", "utils"]
+           "attention", "common_types", "grad", "factory_kwargs", "functional", "init", "parameter", "utils"]

@@ -33,3 +33,5 @@ from .vision import __all__ as _vision_all
 __all__ = ["linear", "bilinear", *_loss_all, *_distance_all, *_activation_all, *_dropout_all, *_normalization_all,
            *_conv_all, *_pooling_all, *_attention_all, *_sparse_all, *_vision_all,
            *_padding_all, *_upsampling_all, *_sampling_all, *_matmul_all]
+
+from .. import grad  # noqa: E402, F401 - torch.nn.functional.grad is torch.nn.grad (needs .conv loaded first)
