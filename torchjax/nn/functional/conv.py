@@ -17,7 +17,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from ..parameter import _unwrap
-from ._utils import check_spatial_input, expand
+from ._utils import check_spatial_input, expand, scalar_type_name
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_tbc", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
@@ -270,10 +270,8 @@ def conv_tbc(input, weight, bias, pad=0) -> jax.Array:
     if out_length == 0 or kernel == 0:
         return jnp.broadcast_to(b, (out_length, batch, out_channels))
     if x.dtype != w.dtype:
-        names = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int32": "Int",
-                 "int64": "Long", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
-        raise RuntimeError(f"self and mat2 must have the same dtype, but got {names.get(x.dtype.name, x.dtype.name)} "
-                           f"and {names.get(w.dtype.name, w.dtype.name)}")
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got {scalar_type_name(x.dtype)} "
+                           f"and {scalar_type_name(w.dtype)}")
     x = x.transpose(1, 2, 0)  # (B, C_in, T)
     if pad < 0:
         x = x[..., -pad:length + pad]

@@ -27,15 +27,10 @@ import numpy as np
 from jax import lax
 
 from ..parameter import _unwrap
+from ._utils import scalar_type_name
 
 __all__ = ["ScalingType", "SwizzleType", "grouped_mm", "scaled_mm"]
 
-_SCALAR_TYPE_NAMES = {
-    "bool": "Bool", "int8": "Char", "uint8": "Byte", "int16": "Short", "int32": "Int", "int64": "Long",
-    "float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "float64": "Double", "complex64": "ComplexFloat",
-    "complex128": "ComplexDouble", "float8_e4m3fn": "Float8_e4m3fn", "float8_e5m2": "Float8_e5m2",
-    "float8_e4m3fnuz": "Float8_e4m3fnuz", "float8_e5m2fnuz": "Float8_e5m2fnuz", "float8_e8m0fnu": "Float8_e8m0fnu",
-}
 _GROUPED_DTYPES = tuple(np.dtype(t) for t in (jnp.bfloat16, jnp.float32, jnp.float16))
 _FLOAT8 = {"float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e8m0fnu"}
 _FP8_OUTPUTS = {"float8_e4m3fn", "float8_e5m2"}
@@ -64,7 +59,7 @@ def _array(value) -> jax.Array:
 
 
 def _name(dtype) -> str:
-    return _SCALAR_TYPE_NAMES.get(np.dtype(dtype).name, np.dtype(dtype).name)
+    return scalar_type_name(dtype)
 
 
 # --- grouped_mm ----------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ import numpy as np
 from jax import lax
 
 from ..parameter import _unwrap
+from ._utils import scalar_type_name
 
 __all__ = ["affine_grid", "grid_sample"]
 
@@ -36,12 +37,6 @@ _ALIGN_CORNERS_WARNING = (
     "Default grid_sample and affine_grid behavior has changed to align_corners=False since 1.3.0. Please specify "
     "align_corners=True if the old behavior is desired. See the documentation of grid_sample for details."
 )
-# torch's scalar-type names, for its dtype errors.
-_SCALAR_TYPE_NAMES = {
-    "bool": "Bool", "int8": "Char", "uint8": "Byte", "int16": "Short", "int32": "Int", "int64": "Long",
-    "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64", "float16": "Half", "bfloat16": "BFloat16",
-    "float32": "Float", "float64": "Double", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
-}
 _FLOATS = tuple(np.dtype(t) for t in (jnp.float16, jnp.bfloat16, jnp.float32, jnp.float64))
 _MODES = {"bilinear": 0, "nearest": 1, "bicubic": 2}
 _PADDING_MODES = {"zeros": 0, "border": 1, "reflection": 2}
@@ -53,7 +48,7 @@ def _array(value) -> jax.Array:
 
 
 def _type_name(dtype) -> str:
-    return _SCALAR_TYPE_NAMES.get(np.dtype(dtype).name, np.dtype(dtype).name)
+    return scalar_type_name(dtype)
 
 
 def _check_bool(value, fn: str, position: int) -> bool:

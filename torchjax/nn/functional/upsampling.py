@@ -39,6 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..parameter import _unwrap
+from ._utils import scalar_type_name
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
 
 __all__ = ["interpolate", "upsample", "upsample_bilinear", "upsample_nearest"]
@@ -46,12 +47,6 @@ __all__ = ["interpolate", "upsample", "upsample_bilinear", "upsample_nearest"]
 _FLOATS = tuple(np.dtype(t) for t in (jnp.float16, jnp.bfloat16, jnp.float32, jnp.float64))
 _HALF = (np.dtype(jnp.float16), np.dtype(jnp.bfloat16))
 _UINT8 = np.dtype(np.uint8)
-# torch's scalar-type names, for its "not implemented for 'Int'" dtype errors.
-_SCALAR_TYPE_NAMES = {
-    "bool": "Bool", "int8": "Char", "uint8": "Byte", "int16": "Short", "int32": "Int", "int64": "Long",
-    "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64", "float16": "Half", "bfloat16": "BFloat16",
-    "float32": "Float", "float64": "Double", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
-}
 _DIM_NAMES = {1: ("W",), 2: ("H", "W"), 3: ("D", "H", "W")}
 # Taps of each interpolating filter (torch's ``interp_size``).
 _INTERP_SIZE = {"linear": 2, "cubic": 4, "lanczos": 6}
@@ -434,7 +429,7 @@ def _check_dtype(x, mode: str, n: int, antialias: bool) -> None:
                   "bilinear": "upsample_bilinear2d", "bicubic": "compute_indices_weights_cubic"}.get(
             mode, "compute_indices_weights_linear")
     if not ok:
-        name = _SCALAR_TYPE_NAMES.get(dtype.name, dtype.name)
+        name = scalar_type_name(dtype)
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{name}'")
 
 

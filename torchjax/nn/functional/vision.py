@@ -28,15 +28,10 @@ import jax.numpy as jnp
 from jax import lax
 
 from ..parameter import _unwrap
-from ._utils import _pair
+from ._utils import _pair, scalar_type_name
 
 __all__ = ["channel_shuffle", "fold", "native_channel_shuffle", "pixel_shuffle", "pixel_unshuffle", "unfold"]
 
-# torch's scalar-type names, for its "not implemented for 'Int'" dtype errors.
-_SCALAR_TYPE_NAMES = {
-    "int8": "Char", "uint8": "Byte", "int16": "Short", "int32": "Int", "int64": "Long", "uint16": "UInt16",
-    "uint32": "UInt32", "uint64": "UInt64",
-}
 
 
 def _array(value) -> jax.Array:
@@ -186,8 +181,8 @@ def _check_window(kernel, dilation, padding, stride, order: str) -> None:
 
 
 def _check_dtype(x: jax.Array, fn: str) -> None:
-    if x.dtype.name in _SCALAR_TYPE_NAMES:
-        raise NotImplementedError(f'"{fn}" not implemented for \'{_SCALAR_TYPE_NAMES[x.dtype.name]}\'')
+    if jnp.issubdtype(x.dtype, jnp.integer):
+        raise NotImplementedError(f'"{fn}" not implemented for \'{scalar_type_name(x.dtype)}\'')
 
 
 def _blocks(size: int, kernel: int, dilation: int, padding: int, stride: int) -> int:
