@@ -287,3 +287,10 @@ def test_unpool_out_of_range_index_is_dropped_under_jit():
 ])
 def test_repr_matches_torch(name, args, kwargs):
     assert repr(getattr(tnn, name)(*args, **kwargs)) == repr(getattr(torch.nn, name)(*args, **kwargs))
+
+
+@pytest.mark.parametrize("shape", [(1, 2, 0, 4), (2, 0, 4)])
+def test_adaptive_pool_empty_dimension_message_matches_torch(shape):
+    theirs, ours = raises_same(lambda: torch.nn.functional.adaptive_avg_pool2d(torch.ones(shape), 2),
+                               lambda: F.adaptive_avg_pool2d(jnp.ones(shape), 2))
+    assert str(ours) == str(theirs)

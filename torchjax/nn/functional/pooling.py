@@ -63,10 +63,11 @@ def _pool_output_size(size: int, k: int, p: int, s: int, d: int, ceil_mode: bool
 
 
 def _check_nonempty(x, n: int, fn: str) -> None:
-    if any(size == 0 for size in x.shape[-n - 1:]):
+    empty = [i for i in range(x.ndim - n - 1, x.ndim) if x.shape[i] == 0]
+    if empty:
         raise RuntimeError(
             f"{fn}(): Expected input to have non-zero size for non-batch dimensions, but input has sizes "
-            f"{list(x.shape)}"
+            f"{list(x.shape)} with dimension {empty[0]} being empty"
         )
 
 
