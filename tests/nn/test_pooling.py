@@ -294,3 +294,11 @@ def test_adaptive_pool_empty_dimension_message_matches_torch(shape):
     theirs, ours = raises_same(lambda: torch.nn.functional.adaptive_avg_pool2d(torch.ones(shape), 2),
                                lambda: F.adaptive_avg_pool2d(jnp.ones(shape), 2))
     assert str(ours) == str(theirs)
+
+
+@pytest.mark.parametrize("output_size", [2.5, (2.0, 3)])
+@pytest.mark.parametrize("name", ["adaptive_avg_pool2d", "adaptive_max_pool2d"])
+def test_adaptive_pool_float_output_size_raises_like_torch(name, output_size):
+    theirs, ours = raises_same(lambda: getattr(torch.nn.functional, name)(torch.ones(1, 2, 6, 6), output_size),
+                               lambda: getattr(F, name)(jnp.ones((1, 2, 6, 6)), output_size))
+    assert str(ours) == str(theirs)

@@ -393,7 +393,13 @@ def _adaptive_args(x, output_size, n: int, fn: str) -> tuple[int, ...]:
     _check_nonempty(x, n, fn)
     if not jnp.issubdtype(x.dtype, jnp.floating):
         raise NotImplementedError(f'"{fn}" not implemented for {x.dtype}')
+    if isinstance(output_size, float):  # torch's Python wrapper takes len() of anything not an int
+        raise TypeError("object of type 'float' has no len()")
     sizes = (output_size,) * n if output_size is None or isinstance(output_size, int) else tuple(output_size)
+    bad = next((i for i, o in enumerate(sizes) if o is not None and not isinstance(o, int | np.integer)), None)
+    if bad is not None:
+        raise TypeError(f"{fn}(): argument 'output_size' (position 2) must be tuple of ints, but found element of "
+                        f"type {type(sizes[bad]).__name__} at pos {bad}")
     if len(sizes) != n:
         raise RuntimeError(f"{fn}(): output_size must have {n} elements, but got output_size={output_size!r}")
     sizes = tuple(size if o is None else o for o, size in zip(sizes, x.shape[-n:], strict=True))
