@@ -327,6 +327,15 @@ def test_a_step_on_a_device_mesh_leaves_the_default_generator_usable_elsewhere()
     assert torchjax.default_generator.get_state() is key_before
     step = torchjax.compile(lambda m, x: tnn.functional.dropout(m(x), 0.5).sum())
     assert step(model, jnp.ones((2, 3))).shape == ()  # a single-device program that draws
+    step(sharded_model, batch)  # drawing on the mesh leaves the key replicated on the mesh
+    assert len(torchjax.default_generator.get_state().sharding.device_set) == 8
+    device = jax.devices("cpu")[0]
+    for p in model.parameters():  # committed to one device: the key must follow
+        p.data = jax.device_put(p.data, device)
+    masks = [step(model, jax.device_put(jnp.ones((2, 3)), device)) for _ in range(2)]
+    assert torchjax.default_generator.get_state().sharding.device_set == {device}
+    assert float(masks[0]) != float(masks[1])  # and it still advances
+    assert step(sharded_model, batch).shape == ()  # and back on the mesh
 
 
 def test_kept_grads_leave_the_program_packed_and_read_as_arrays():

@@ -204,6 +204,13 @@ class _Program:
             # Two slots hold the same array object: give each its own copy once, then retry.
             layout.write(_distinct(state))
             out, new_state, flats = self._run(self._inputs(release=False), hparams, dynamic)
+        except ValueError as e:
+            # A generator key left on another device set by an earlier step (one on a device mesh):
+            # move the keys to where this step's arrays are, then retry. Raised before running,
+            # so nothing was donated yet.
+            if "incompatible devices" not in str(e) or not _place_keys(layout, state, dynamic):
+                raise
+            out, new_state, flats = self._run(state, hparams, dynamic)
         for i in self.unused_keys:
             new_state[3][i] = state[3][i]
         if self.packs is None:
@@ -216,6 +223,25 @@ class _Program:
             for p, view in zip(owners, views, strict=True):
                 p._grad = view
         return out if self.out_order is None else _reorder(out, self.out_order)
+
+
+def _place_keys(layout: _state.StateLayout, state: tuple, dynamic: list) -> bool:
+    """Put the generator keys in ``state`` (and their generators) on the device set of the first
+    committed array among the state and the dynamic arguments, replicated; False if there is none."""
+    arrays = [a for a in (*state[0], *state[2], *dynamic) if isinstance(a, jax.Array) and a.committed]
+    if not arrays:
+        return False
+    sharding = arrays[0].sharding
+    if isinstance(sharding, jax.sharding.NamedSharding):
+        target = jax.sharding.NamedSharding(sharding.mesh, jax.sharding.PartitionSpec())
+    elif len(sharding.device_set) == 1:
+        target = jax.sharding.SingleDeviceSharding(next(iter(sharding.device_set)))
+    else:
+        return False
+    keys = state[3]
+    for i, (generator, key) in enumerate(zip(layout.generators, keys, strict=True)):
+        keys[i] = generator._key = jax.device_put(key, target)
+    return True
 
 
 def _replicated(array: Any) -> bool:
