@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 
 from . import _random, _tracking
 from .nn.modules.module import _ABSENT, Module
@@ -47,7 +48,8 @@ class StateLayout:
             types, ``training`` and ``requires_grad`` flags, buffer names, hook ids.
     """
 
-    __slots__ = ("roots", "modules", "params", "buffers", "generators", "items", "hparams", "signature", "epoch")
+    __slots__ = ("roots", "modules", "params", "buffers", "generators", "items", "hparams", "signature", "epoch",
+                 "_hparam_arrays")
 
     def __init__(self, roots: Iterable[Any]) -> None:
         self.roots = tuple(roots)
@@ -58,6 +60,7 @@ class StateLayout:
         self.generators: list[_random.Generator] = []
         self.items: list[tuple[dict, Any]] = []
         self.hparams: list[tuple[dict, Any]] = []
+        self._hparam_arrays: list[tuple[Any, Any]] = []  # per hparam: (last value, its device array)
         seen: set[int] = set()
 
         def add_param(p: Parameter, owner: str) -> None:
@@ -154,6 +157,23 @@ class StateLayout:
         for (d, k), value in zip(self.items, items, strict=True):
             d[k] = value
 
+    def hparam_inputs(self) -> list:
+        """The hyper-parameters as a compiled program takes them: Python numbers (and tuples of
+        them) as device arrays of the same weak type, converted once per new value (a Python
+        scalar argument costs jit a conversion on every call)."""
+        cache = self._hparam_arrays
+        if len(cache) != len(self.hparams):
+            cache[:] = [(_UNSET, None)] * len(self.hparams)
+        values = []
+        for i, (d, k) in enumerate(self.hparams):
+            value = d[k]
+            last, array = cache[i]
+            if value is not last and not (_is_number(value) and type(value) is type(last) and value == last):
+                array = _as_input(value)
+                cache[i] = (value, array)
+            values.append(array)
+        return values
+
     def read_hparams(self) -> list:
         return [d[k] for d, k in self.hparams]
 
@@ -173,6 +193,22 @@ class StateLayout:
             self.write(saved)
             for (d, k), value in zip(self.hparams, saved_hparams, strict=True):
                 d[k] = value
+
+
+_UNSET = object()
+
+
+def _is_number(value: Any) -> bool:
+    """A Python int/float, or a tuple of them (an optimizer's betas): safe to compare with ``==``."""
+    return type(value) in (int, float) or (type(value) is tuple and all(type(v) in (int, float) for v in value))
+
+
+def _as_input(value: Any) -> Any:
+    if type(value) in (int, float):
+        return jnp.asarray(value)  # weakly typed, like the Python number jit would trace
+    if _is_number(value):
+        return tuple(jnp.asarray(v) for v in value)
+    return value
 
 
 def stateful_leaves(tree: Any) -> tuple[list, Any]:

@@ -182,11 +182,11 @@ class _Program:
     def lower(self, dynamic: list) -> Any:
         """``jax.jit(...).lower`` of this program for the live state (to inspect its HLO or memory)."""
         state = self._inputs(release=False)
-        return self.jitted.lower((*state[:3], [], state[4]), state[3], self.layout.read_hparams(), dynamic)
+        return self.jitted.lower((*state[:3], [], state[4]), state[3], self.layout.hparam_inputs(), dynamic)
 
     def __call__(self, dynamic: list) -> Any:
         layout = self.layout
-        state, hparams = self._inputs(release=True), layout.read_hparams()
+        state, hparams = self._inputs(release=True), layout.hparam_inputs()
         try:
             if self.live_grads is None:
                 # First call: grads go in as they are, since only the trace tells which ones the
