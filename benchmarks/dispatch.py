@@ -7,7 +7,8 @@ float32, all competitors from the same weights, side by side in one process:
     keeps ``.grad`` after ``opt.step()``);
   - torchjax: ``@torchjax.compile`` around ``opt.zero_grad(); torchjax.backward(...); opt.step()``;
   - peers: Flax NNX ``nnx.jit``, Equinox ``filter_jit`` (both with optax.sgd), torch eager and
-    ``torch.compile`` (the last two only at depth 8 unless --deep-peers: torch.compile of 64
+    ``torch.compile`` of the whole step and of the model alone (torch only at depth 8 unless
+    --deep-peers: torch.compile of 64
     layers compiles for minutes on this CPU).
 Goals: torchjax <= 1.10 x hand-written, at depth 8 and 64 alike (the per-call work is a flat
 list, not a walk of the model). Also reports each jitted step's memory (XLA's memory analysis:
@@ -149,7 +150,10 @@ def equinox_step(weights, width):
     return call
 
 
-def torch_steps(weights, width, compiled: bool):
+def torch_steps(weights, width, compiled: str | None):
+    """torch's loop, eager (``compiled=None``), with the whole step under ``torch.compile``
+    (``"step"``: dynamo breaks the graph at zero_grad, backward and the optimizer) or with only the
+    model compiled (``"model"``, the usual ``model = torch.compile(model)``)."""
     layers = []
     for w, b in weights:
         linear = torch.nn.Linear(width, width)
@@ -157,15 +161,16 @@ def torch_steps(weights, width, compiled: bool):
         layers += [linear, torch.nn.Tanh()]
     model = torch.nn.Sequential(*layers)
     opt = torch.optim.SGD(model.parameters(), lr=LR)
+    forward = torch.compile(model) if compiled == "model" else model
 
     def step(x, y):
         opt.zero_grad()
-        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss = torch.nn.functional.mse_loss(forward(x), y)
         loss.backward()
         opt.step()
         return loss
 
-    return torch.compile(step) if compiled else step
+    return torch.compile(step) if compiled == "step" else step
 
 
 def memory_bytes(lowered) -> int:
@@ -209,9 +214,11 @@ def run_depth(depth: int, width: int, args) -> None:
         "equinox filter_jit": ((lambda f=equinox_step(weights, width): f(x, y)), block_jax),
     }
     if depth <= 8 or args.deep_peers:
-        candidates["torch eager"] = ((lambda f=torch_steps(weights, width, False): f(x_t, y_t)), no_block)
+        candidates["torch eager"] = ((lambda f=torch_steps(weights, width, None): f(x_t, y_t)), no_block)
         if not args.no_torch_compile:
-            candidates["torch.compile"] = ((lambda f=torch_steps(weights, width, True): f(x_t, y_t)), no_block)
+            candidates["torch.compile(step)"] = ((lambda f=torch_steps(weights, width, "step"): f(x_t, y_t)), no_block)
+            candidates["torch.compile(model)"] = ((lambda f=torch_steps(weights, width, "model"): f(x_t, y_t)),
+                                                  no_block)
 
     losses = {name: float(call()) for name, (call, _) in candidates.items()}  # first call compiles
     for name, loss in losses.items():
