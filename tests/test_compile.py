@@ -431,4 +431,33 @@ def test_the_repeat_call_fast_path_still_sees_other_objects_and_arguments():
     assert "momentum_buffer" in opt_b.state[b.weight]
     b.extra = tnn.Parameter(jnp.zeros(2))  # a new slot: the structure epoch moves
     step(b, opt_b, x, 1.0)
-    assert len(traces) == 5  # a, b, the list, the momentum and the new parameter each traced once
+    # a, b, the list, the momentum and the new parameter: each its own program. The last three start
+    # with grads already set, so each is traced once more to learn which grads it overwrites.
+    assert len(step._programs) == 5
+    assert len(traces) == 8
+
+
+def test_a_first_call_with_grads_already_set_compiles_one_program():
+    model = network(TJ)
+    (x, y), = [(jnp.asarray(a), jnp.asarray(b)) for a, b in batches(1)]
+    torchjax.backward(loss_fn, model, x, y)  # an eager step first: every grad is an array
+    traces = []
+
+    @torchjax.compile
+    def step(model, x, y):
+        traces.append(1)
+        model.zero_grad()
+        return torchjax.backward(loss_fn, model, x, y)
+
+    for _ in range(3):
+        step(model, x, y)
+    program, = step._programs.values()
+    assert program.jitted._cache_size() == 1  # compiled once, for grads passed as None
+    assert len(traces) == 2  # traced once to learn that, once for the program
+    reference = network(TJ)
+    reference.load_state_dict(model.state_dict())
+    torchjax.backward(loss_fn, reference, x, y)
+    for p, q in zip(model.parameters(), reference.parameters(), strict=True):
+        assert (p.grad is None) == (q.grad is None)
+        if p.grad is not None:
+            np.testing.assert_allclose(to_numpy(p.grad), to_numpy(q.grad), atol=1e-6)

@@ -186,6 +186,12 @@ class _Program:
 
     def __call__(self, dynamic: list) -> Any:
         layout = self.layout
+        if self.live_grads is None and any(p._grad is not None for p in layout.params):
+            # First call with grads already set: trace once without compiling to learn which grads
+            # the step overwrites before reading, so that they go in as None and XLA compiles the
+            # one program later calls use (not a first one for arrays, then another for None).
+            state = self._inputs(release=False)
+            self.jitted.trace((*state[:3], [], state[4]), state[3], layout.hparam_inputs(), dynamic)
         state, hparams = self._inputs(release=True), layout.hparam_inputs()
         try:
             if self.live_grads is None:
