@@ -16,7 +16,6 @@ scalars (int, float) are traced like arrays, as in ``jax.jit``; pass ``static_ar
 from __future__ import annotations
 
 import functools
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -194,15 +193,7 @@ class _Program:
             self.jitted.trace((*state[:3], [], state[4]), state[3], layout.hparam_inputs(), dynamic)
         state, hparams = self._inputs(release=True), layout.hparam_inputs()
         try:
-            if self.live_grads is None:
-                # First call: grads go in as they are, since only the trace tells which ones the
-                # step overwrites before reading; those are donated but unused, which JAX warns
-                # about. Later calls pass them as None.
-                with warnings.catch_warnings():
-                    warnings.filterwarnings("ignore", message="Some donated buffers were not usable")
-                    out, new_state, flats = self._run(state, hparams, dynamic)
-            else:
-                out, new_state, flats = self._run(state, hparams, dynamic)
+            out, new_state, flats = self._run(state, hparams, dynamic)
         except RuntimeError as e:
             if "donate the same buffer twice" not in str(e):
                 _note_lost_state(e, state)
