@@ -267,8 +267,8 @@ def test_output_dicts_keep_their_key_order():
     assert list(out) == ["z", "a"] and list(out["a"][1]) == ["y", "b"]
 
 
-def test_grads_the_step_resets_first_are_not_inputs_and_compile_once():
-    traces = []
+def fresh_grad_step(traces: list):
+    """A compiled step that zeroes the grads first, then accumulates one backward; counts traces."""
 
     @torchjax.compile
     def step(model, x, y):
@@ -276,11 +276,10 @@ def test_grads_the_step_resets_first_are_not_inputs_and_compile_once():
         model.zero_grad()
         return torchjax.backward(loss_fn, model, x, y)
 
-    model = network(TJ)
-    (x, y), = [(jnp.asarray(a), jnp.asarray(b)) for a, b in batches(1)]
-    step(model, x, y)
-    step(model, x, y)  # grads are arrays now, but dead on entry: the same program
-    assert len(traces) == 1
+    return step
+
+
+def assert_grads_equal_one_eager_backward(model, x, y):
     reference = network(TJ)
     reference.load_state_dict(model.state_dict())
     torchjax.backward(loss_fn, reference, x, y)
@@ -288,6 +287,17 @@ def test_grads_the_step_resets_first_are_not_inputs_and_compile_once():
         assert (p.grad is None) == (q.grad is None)
         if p.grad is not None:
             np.testing.assert_allclose(to_numpy(p.grad), to_numpy(q.grad), atol=1e-6)
+
+
+def test_grads_the_step_resets_first_are_not_inputs_and_compile_once():
+    traces = []
+    step = fresh_grad_step(traces)
+    model = network(TJ)
+    (x, y), = [(jnp.asarray(a), jnp.asarray(b)) for a, b in batches(1)]
+    step(model, x, y)
+    step(model, x, y)  # grads are arrays now, but dead on entry: the same program
+    assert len(traces) == 1
+    assert_grads_equal_one_eager_backward(model, x, y)
 
     @torchjax.compile
     def accumulate(model, x, y):  # reads the incoming grads: they stay inputs
@@ -442,22 +452,10 @@ def test_a_first_call_with_grads_already_set_compiles_one_program():
     (x, y), = [(jnp.asarray(a), jnp.asarray(b)) for a, b in batches(1)]
     torchjax.backward(loss_fn, model, x, y)  # an eager step first: every grad is an array
     traces = []
-
-    @torchjax.compile
-    def step(model, x, y):
-        traces.append(1)
-        model.zero_grad()
-        return torchjax.backward(loss_fn, model, x, y)
-
+    step = fresh_grad_step(traces)
     for _ in range(3):
         step(model, x, y)
     program, = step._programs.values()
     assert program.jitted._cache_size() == 1  # compiled once, for grads passed as None
     assert len(traces) == 2  # traced once to learn that, once for the program
-    reference = network(TJ)
-    reference.load_state_dict(model.state_dict())
-    torchjax.backward(loss_fn, reference, x, y)
-    for p, q in zip(model.parameters(), reference.parameters(), strict=True):
-        assert (p.grad is None) == (q.grad is None)
-        if p.grad is not None:
-            np.testing.assert_allclose(to_numpy(p.grad), to_numpy(q.grad), atol=1e-6)
+    assert_grads_equal_one_eager_backward(model, x, y)
