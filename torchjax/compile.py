@@ -151,7 +151,8 @@ class _Program:
         # Unpacked grads written first are dropped before the step, so their memory is free for
         # the new ones; packed ones are small and re-pointed after the step anyway.
         self.release = [i for i in self.dead_grads if i not in packed]
-        self.written_grads = [i for i in range(len(self.layout.params)) if i not in packed]
+        # Grads to write back one by one: all (None, the plain loop) unless some come packed.
+        self.written_grads = [i for i in range(len(self.layout.params)) if i not in packed] if packed else None
         self.packs = []
         for indices, shapes in self.grad_packs:
             pack = GradPack(None, shapes)
