@@ -229,7 +229,8 @@ def test_lazy_linear_dtype_vmap_and_errors():
 def test_uninitialized_parameter_misuse_raises_torchs_errors():
     for lib in (torch, torchjax):
         p = lib.nn.UninitializedParameter()
-        for use in (lambda p=p: p + 1, lambda p=p: 2 * p, lambda p=p: -p, lambda p=p: p @ p, lambda p=p: p == 1):
+        for use in (lambda p=p: p + 1, lambda p=p: 2 * p, lambda p=p: -p, lambda p=p: p @ p, lambda p=p: p == 1,
+                    lambda p=p: 1 >> p):
             with pytest.raises(ValueError, match="uninitialized parameter"):
                 use()
     raises_same(lambda: torch.nn.LazyLinear(-1)(torch.ones(2, 3)), lambda: tnn.LazyLinear(-1)(jnp.ones((2, 3))))

@@ -337,14 +337,15 @@ def _unary(name: str):
     return method
 
 
-for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or",
-              "xor", "lshift", "rshift", "divmod"):
-    setattr(Parameter, f"__{_name}__", _binary(f"__{_name}__"))
-    setattr(Parameter, f"__r{_name}__", _binary(f"__r{_name}__"))
-for _name in ("lt", "le", "gt", "ge", "eq", "ne"):
-    setattr(Parameter, f"__{_name}__", _binary(f"__{_name}__"))
-for _name in ("neg", "pos", "abs", "invert"):
-    setattr(Parameter, f"__{_name}__", _unary(f"__{_name}__"))
+_ARITHMETIC = ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or", "xor", "lshift",
+               "rshift", "divmod")
+_OPERATORS = (*(f"__{n}__" for n in _ARITHMETIC), *(f"__r{n}__" for n in _ARITHMETIC),
+              *(f"__{n}__" for n in ("lt", "le", "gt", "ge", "eq", "ne")))
+_UNARY_OPERATORS = tuple(f"__{n}__" for n in ("neg", "pos", "abs", "invert"))
+for _name in _OPERATORS:
+    setattr(Parameter, _name, _binary(_name))
+for _name in _UNARY_OPERATORS:
+    setattr(Parameter, _name, _unary(_name))
 del _name
 
 jax.tree_util.register_pytree_node(
@@ -490,10 +491,7 @@ del _cls
 
 
 # Arithmetic on a placeholder: torch's ValueError, not an error about a missing array.
-for _name in [n for n in vars(Parameter) if n.startswith("__") and getattr(Parameter.__dict__[n], "__name__", "")
-              == n and n[2:-2].lstrip("r") in {"add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul",
-                                              "and", "or", "xor", "lshift", "rshift", "divmod", "lt", "le", "gt",
-                                              "ge", "eq", "ne", "neg", "pos", "abs", "invert"}]:
+for _name in (*_OPERATORS, *_UNARY_OPERATORS):
     setattr(UninitializedParameter, _name, UninitializedParameter._uninitialized_op)
 del _name
 
