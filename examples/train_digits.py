@@ -75,7 +75,7 @@ def train_step(model, optimizer, images, labels):
 
 @torchjax.compile
 def predict(model, images):
-    return model(images).argmax(axis=1)
+    return model(images).argmax(dim=1)
 
 
 def evaluate(model: nn.Module, images: np.ndarray, labels: np.ndarray) -> float:

@@ -39,8 +39,8 @@ def to_numpy(x) -> np.ndarray:
     """A NumPy copy of a torch tensor, jax array or Parameter (either framework)."""
     if isinstance(x, torch.Tensor):
         return x.detach().cpu().numpy()
-    if isinstance(x, tnn.Parameter):
-        x = x.data
+    if isinstance(x, torchjax.Tensor):
+        x = x.jax()
     return np.asarray(x)
 
 
@@ -104,10 +104,11 @@ def assert_no_tracers(*objects) -> None:
             assert not isinstance(obj._key, jax.core.Tracer), "tracer left in a Generator's key"
             continue
         for name, p in obj.named_parameters(remove_duplicate=False):
-            assert isinstance(p.data, jax.Array) and not isinstance(p.data, jax.core.Tracer), f"{name}.data"
-            assert p.grad is None or not isinstance(p.grad, jax.core.Tracer), f"{name}.grad"
+            assert isinstance(p.jax(), jax.Array) and not isinstance(p.jax(), jax.core.Tracer), f"{name}.data"
+            assert p.grad is None or not isinstance(p.grad.jax(), jax.core.Tracer), f"{name}.grad"
         for name, b in obj.named_buffers(remove_duplicate=False):
-            assert isinstance(b, jax.Array) and not isinstance(b, jax.core.Tracer), f"buffer {name}"
+            assert isinstance(b, torchjax.Tensor), f"buffer {name} is a {type(b).__name__}, not a Tensor"
+            assert isinstance(b.jax(), jax.Array) and not isinstance(b.jax(), jax.core.Tracer), f"buffer {name}"
 
 
 def check_forward_and_gradients(theirs: torch.nn.Module, ours: tnn.Module, x: np.ndarray, *, atol: float = 1e-5,

@@ -53,7 +53,7 @@ def test_gradients_accumulate_over_two_calls_like_torch():
     assert ours.frozen.weight.grad is None and ours.out.weight is ours.block.weight
     for name in ("norm.running_mean", "norm.num_batches_tracked"):
         np.testing.assert_allclose(to_numpy(ours.get_buffer(name)), to_numpy(theirs.get_buffer(name)), atol=1e-6)
-    assert all(isinstance(b, jax.Array) and not isinstance(b, jax.core.Tracer) for b in ours.buffers())
+    assert all(isinstance(b, torchjax.Tensor) and not isinstance(b.jax(), jax.core.Tracer) for b in ours.buffers())
 
 
 def test_zero_grad_then_backward_matches_fresh_gradients():

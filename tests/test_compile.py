@@ -198,10 +198,10 @@ def test_donation_invalidates_old_state_only_when_asked(donate):
     step = torchjax.compile(train_step, donate=donate)
     x, y = jnp.ones((2, 4)), jnp.zeros((2, 4))
     step(model, x, y, 0.1)
-    old = model.weight.data
+    old = model.weight.jax()
     step(model, x, y, 0.1)
     assert old.is_deleted() is donate
-    assert not model.weight.data.is_deleted()
+    assert not model.weight.jax().is_deleted()
 
 
 def test_the_same_array_in_two_slots_is_donated_safely():

@@ -223,7 +223,8 @@ def test_functional_call_inside_jax_transforms():
     params_o = {n: p.data for n, p in ours.named_parameters()}
     out = jax.jit(lambda p, x: jf.functional_call(ours, p, (x,)))(params_o, j(X3))
     assert_close(out, theirs(t(X3)))
-    g_o = jax.grad(lambda p: (jf.functional_call(ours, p, (j(X3),)) ** 2).sum())(params_o)
+    # Under raw jax.grad the loss must be an array: .jax() (docs/porting.md).
+    g_o = jax.grad(lambda p: (jf.functional_call(ours, p, (j(X3),)) ** 2).sum().jax())(params_o)
     g_t = tf.grad(lambda p: (tf.functional_call(theirs, p, (t(X3),)) ** 2).sum())(params_t)
     assert_tree_close(g_o, g_t)
     assert_unchanged(ours, before)

@@ -64,7 +64,7 @@ def assert_matches_torch(ours, ref, path="root"):
         assert ours.requires_grad == ref.requires_grad, path
         assert_matches_torch(ours.data, ref.data, path)
     elif isinstance(ref, torch.Tensor):
-        assert isinstance(ours, jax.Array), (path, type(ours))
+        assert isinstance(ours, torchjax.Tensor), (path, type(ours))  # load returns Tensors
         assert ours.shape == tuple(ref.shape), path
         assert ours.dtype == expected_dtype(ref), (path, ours.dtype, ref.dtype)
         np.testing.assert_array_equal(np.asarray(ours), torch_values(ref).astype(expected_dtype(ref)), err_msg=path)
@@ -96,8 +96,9 @@ def assert_matches_ours(loaded, original, path="root"):
         assert isinstance(loaded, torch.nn.Parameter), path
         assert loaded.requires_grad == original.requires_grad, path
         assert_matches_ours(loaded.data, original.data, path)
-    elif isinstance(original, jax.Array | np.ndarray):
+    elif isinstance(original, jax.Array | np.ndarray | torchjax.Tensor):
         assert isinstance(loaded, torch.Tensor), path
+        original = original.jax() if isinstance(original, torchjax.Tensor) else original
         assert tuple(loaded.shape) == original.shape, path
         want = np.dtype(original.dtype)
         if isinstance(original, jax.Array) and want == np.int32 and not X64:
@@ -143,8 +144,13 @@ def assert_same_tree(a, b, path="root"):
     if isinstance(b, tnn.Parameter):
         assert isinstance(a, tnn.Parameter) and a.requires_grad == b.requires_grad, path
         assert_same_tree(a.data, b.data, path)
-    elif isinstance(b, jax.Array | np.ndarray | np.generic):
-        assert isinstance(a, jax.Array), (path, type(a))
+    elif isinstance(b, jax.Array | np.ndarray | np.generic | torchjax.Tensor):
+        b = b.jax() if isinstance(b, torchjax.Tensor) else b
+        if isinstance(b, jax.Array) and jnp.issubdtype(b.dtype, jax.dtypes.prng_key):
+            assert isinstance(a, jax.Array), (path, type(a))  # PRNG keys stay jax arrays
+        else:
+            assert isinstance(a, torchjax.Tensor), (path, type(a))  # load returns Tensors
+            a = a.jax()
         if isinstance(b, jax.Array) and jnp.issubdtype(b.dtype, jax.dtypes.prng_key):
             assert a.dtype == b.dtype, path
             a, b = jax.random.key_data(a), jax.random.key_data(b)
@@ -645,7 +651,7 @@ def test_weights_only_false_loads_trusted_non_torch_globals():
         load(io.BytesIO(data))
     loaded = load(io.BytesIO(data), weights_only=False)
     np.testing.assert_array_equal(loaded["np"], np.arange(3.0))
-    assert isinstance(loaded["w"], jax.Array)
+    assert isinstance(loaded["w"], torchjax.Tensor)
     # torch objects other than tensors cannot be rebuilt without torch, trusted or not.
     module = crafted_checkpoint({"m": Call(G("torch.nn.modules.linear", "Linear"), 2, 2)})
     with pytest.raises(UnsafeCheckpointError, match="torch.nn.modules.linear.Linear"):

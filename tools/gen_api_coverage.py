@@ -1,5 +1,7 @@
 """Write docs/api-coverage.md: every public name of torch.nn, torch.nn.functional and torch.nn.init,
-and whether torchjax has it yet (and which issue brings it when not).
+and whether torchjax has it yet (and which issue brings it when not); then torch.Tensor's public
+methods and attributes and torch's top-level functions, classes and dtypes, each present or missing,
+with the names torchjax leaves out of scope (OUT_OF_SCOPE) listed apart and not counted.
 
 A dev tool, not library code: it imports torch (the spec) and torchjax (what exists).
 Run from the repository root: ``.venv/bin/python tools/gen_api_coverage.py``.
@@ -19,6 +21,7 @@ import torch.nn
 import torch.nn.functional
 import torch.nn.init
 
+import torchjax
 import torchjax.nn
 import torchjax.nn.functional
 import torchjax.nn.init
@@ -105,6 +108,45 @@ SUBMODULE_FAMILIES = {
 }
 
 
+# Names of torch.Tensor and torch.* that torchjax does not implement, by reason (regexes, full match).
+# Predicates (is_sparse, is_quantized, is_nested, ...) stay in scope: they answer False here.
+OUT_OF_SCOPE = {
+    "CUDA streams and events": r"record_stream|Stream|Event|StreamObjType",
+    "sparse tensors": (
+        r".*sparse.*|(c?col|c?row)_indices(_copy)?|indices(_copy)?|values(_copy)?|coalesce|is_coalesced"
+        r"|dense_dim|to_dense|[dhs]smm|hspmm|spmm|saddmm|sspaddmm"
+    ),
+    "quantized tensors": (
+        r".*quantiz.*|q_.*|int_repr|qscheme|choose_qparams_optimized|fbgemm_.*|fused_moving_avg_obs_fake_quant"
+        r"|qu?int\d+(x\d+)?|per_(tensor|channel)_.*"
+    ),
+    "storage": r"storage|untyped_storage|storage_offset|storage_type|share_memory_|data_ptr|const_data_ptr"
+               r"|is_set_to|is_storage|from_file|.*Storage.*",
+    "named tensors": r"names|refine_names|rename_?|align_(to|as)|has_names",
+    "nested tensors": r"nested_.*|to_padded_tensor",
+    "backend-specific kernels": r"(cudnn|miopen|mkldnn)_.*|to_mkldnn",
+    "TorchScript internals": (
+        r"parse_ir|parse_schema|parse_type_comment|merge_type_from_type_comment|unify_type_list"
+        r"|import_ir_module(_from_buffer)?|fork|wait|classproperty"
+    ),
+}
+
+# torch's top-level classes a model file touches (the rest are TorchScript and legacy typed-tensor classes).
+TORCH_CLASSES = [
+    "Generator", "Size", "Tensor", "autocast", "device", "dtype", "enable_grad", "finfo", "iinfo",
+    "inference_mode", "layout", "memory_format", "no_grad", "set_grad_enabled",
+]
+
+
+def out_of_scope(name: str) -> str | None:
+    if re.fullmatch(r"is_(?!coalesced$).*", name):  # a predicate answers False here (is_coalesced needs sparse)
+        return None
+    for reason, pattern in OUT_OF_SCOPE.items():
+        if re.fullmatch(pattern, name):
+            return reason
+    return None
+
+
 def function_family(name: str) -> str | None:
     for pattern, family in FUNCTION_FAMILIES:
         if re.fullmatch(pattern, name):
@@ -169,6 +211,40 @@ def init_rows() -> list[tuple[str, str]]:
     ]
 
 
+def presence(has_it: bool) -> str:
+    return "✅ implemented" if has_it else "— missing"
+
+
+def split_scope(names: list[str], has) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(name, status) of the names in scope; (name, reason) of those out of scope."""
+    rows, excluded = [], []
+    for name in names:
+        reason = out_of_scope(name)
+        if reason is None:
+            rows.append((name, presence(has(name))))
+        else:
+            excluded.append((name, reason))
+    return rows, excluded
+
+
+def tensor_rows() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """torch.Tensor's public methods and attributes."""
+    return split_scope(public(torch.Tensor), lambda name: hasattr(torchjax.Tensor, name))
+
+
+def torch_function_rows() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """torch's top-level functions (not classes, modules or constants)."""
+    names = [name for name in public(torch) if callable(getattr(torch, name))
+             and not inspect.isclass(getattr(torch, name)) and not isinstance(getattr(torch, name), types.ModuleType)]
+    return split_scope(names, lambda name: hasattr(torchjax, name))
+
+
+def torch_class_rows() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """TORCH_CLASSES and torch's dtypes (torch.float32, torch.long, ...)."""
+    dtypes = [name for name in public(torch) if isinstance(getattr(torch, name), torch.dtype)]
+    return split_scope(sorted(TORCH_CLASSES + dtypes), lambda name: hasattr(torchjax, name))
+
+
 def table(header: list[str], rows: list[tuple]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(f"`{cell}`" if i == 0 else cell for i, cell in enumerate(row)) + " |" for row in rows]
@@ -182,11 +258,19 @@ def count(rows: list[tuple]) -> tuple[int, int]:
 def render() -> str:
     nn_names, submodules = nn_rows()
     functional, init = functional_rows(), init_rows()
+    tensor, tensor_excluded = tensor_rows()
+    functions, functions_excluded = torch_function_rows()
+    classes, classes_excluded = torch_class_rows()
     sections = [
         ("`torch.nn` classes and functions", nn_names),
         ("`torch.nn.functional`", functional),
         ("`torch.nn.init`", init),
         ("`torch.nn` submodules", submodules),
+    ]
+    torch_sections = [
+        ("`torch.Tensor` methods and attributes", tensor),
+        ("`torch.*` functions", functions),
+        ("`torch.*` classes and dtypes", classes),
     ]
     lines = [
         "# API coverage",
@@ -205,12 +289,17 @@ def render() -> str:
         "upsampling, pixel shuffle, fold, flatten; #6 norms, dropout, activations; #7 losses and distances;",
         "#8 attention, transformer, embedding, RNN.",
         "",
+        "The `torch.Tensor` and `torch.*` sections mark a name ✅ when `torchjax.Tensor` or `torchjax` has it.",
+        "Names out of scope (" + ", ".join(OUT_OF_SCOPE) + ")",
+        "are listed at the end and not counted.",
+        "torch's dtypes are listed by torch's name: torchjax's int64/float64 need JAX's 64-bit mode.",
+        "",
         "## Summary",
         "",
         "| Section | Implemented | Total |",
         "|---|---|---|",
     ]
-    for title, rows in sections:
+    for title, rows in sections + torch_sections:
         done, total = count(rows)
         lines.append(f"| {title} | {done} | {total} |")
 
@@ -222,7 +311,14 @@ def render() -> str:
     lines += ["", "## `torch.nn` classes and functions", "", *table(["Name", "Kind", "Family", "Status"], nn_names)]
     lines += ["", "## `torch.nn.functional`", "", *table(["Name", "Family", "Status"], functional)]
     lines += ["", "## `torch.nn.init`", "", *table(["Name", "Status"], init)]
-    lines += ["", "## `torch.nn` submodules", "", *table(["Module", "Status"], submodules), ""]
+    lines += ["", "## `torch.nn` submodules", "", *table(["Module", "Status"], submodules)]
+    for title, rows in torch_sections:
+        lines += ["", f"## {title}", "", *table(["Name", "Status"], rows)]
+    excluded = [(f"Tensor.{name}", reason) for name, reason in tensor_excluded]
+    excluded += [(f"torch.{name}", reason) for name, reason in functions_excluded + classes_excluded]
+    excluded.sort(key=lambda row: (row[1], row[0]))
+    lines += ["", "## Out of scope", "", f"{len(excluded)} names, not counted above.", "",
+              *table(["Name", "Reason"], excluded), ""]
     return "\n".join(lines)
 
 

@@ -1,7 +1,8 @@
-"""torchjax: PyTorch's ``torch.nn`` on JAX arrays.
+"""torchjax: PyTorch (``torch``, ``torch.nn``, ``torch.optim``) on JAX.
 
-Port a model by changing ``import torch.nn as nn`` to ``import torchjax.nn as nn``: the same
-classes, signatures, defaults, parameter names, ``state_dict`` keys and hooks, on ``jax.Array``.
+Port a model by changing ``import torch`` to ``import torchjax as torch`` (and ``torch.nn`` to
+``torchjax.nn``): the same Tensor type and functions, classes, signatures, defaults, parameter
+names, ``state_dict`` keys and hooks, on ``jax.Array`` underneath.
 """
 
 from . import (  # noqa: E402
@@ -31,7 +32,6 @@ from ._dtypes import (  # noqa: F401 - torch's dtype names
     short,
     uint8,
 )
-from ._ops import empty, flatten, ones, rand, randn, tensor, unflatten, zeros  # noqa: E402
 from ._random import (
     Generator,
     default_generator,
@@ -49,14 +49,23 @@ float = _dtypes.float  # noqa: A001 - torch.float
 int = _dtypes.int  # noqa: A001 - torch.int
 bool = _dtypes.bool  # noqa: A001 - torch.bool
 
+# _torch registers torch's tensor functions (and Tensor methods) by family.
+from . import _torch, backends, cuda, fft, linalg  # noqa: E402, F401
+from ._tensor import OPS as _OPS  # noqa: E402
+from ._tensor import Size, Tensor, is_tensor, return_types  # noqa: E402
+from ._torch.creation import as_tensor  # noqa: E402
+
 __version__ = "0.1.0"
 
 __all__ = [
     "CheckpointError", "Generator", "UnsafeCheckpointError", "backward", "bfloat16", "bool", "cdouble",
     "cfloat", "compile", "complex128", "complex64", "data", "default_generator", "device", "double", "empty",
-    "enable_grad", "flatten", "float", "float16", "float32", "float64", "func", "get_default_dtype",
+    "enable_grad", "float", "float16", "float32", "float64", "func", "get_default_dtype",
     "get_rng_state", "half", "inference_mode", "initial_seed", "int", "int16", "int32", "int64", "int8",
     "is_grad_enabled", "load", "long", "manual_seed", "nn", "no_grad", "ones", "optim", "rand", "randn",
-    "save", "seed", "set_default_dtype", "set_grad_enabled", "set_rng_state", "short", "tensor", "uint8",
-    "unflatten", "zeros",
+    "save", "seed", "set_default_dtype", "set_grad_enabled", "set_rng_state", "short", "tensor", "uint8", "zeros",
 ]
+
+# torch's tensor functions (torchjax.add, torchjax.sum, ...): last, as some shadow builtins (abs, max, sum).
+globals().update(_OPS)
+__all__ += ["Size", "Tensor", "as_tensor", "backends", "cuda", "fft", "is_tensor", "linalg", "return_types", *_OPS]

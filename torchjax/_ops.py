@@ -9,7 +9,6 @@ import math
 from collections.abc import Sequence
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from ._device import as_dtype, check_dtype_supported, get_default_dtype, to_jax_device
@@ -78,48 +77,3 @@ def empty(*size, dtype=None, device=None) -> jax.Array:
     # Zeros made by NumPy and transferred: jnp.zeros would compile a kernel for every new shape.
     value = np.zeros(shape, dtype)
     return jax.device_put(value, None if device is None else to_jax_device(device))
-
-
-def _sizes(size: tuple) -> tuple[int, ...]:
-    return tuple(size[0]) if len(size) == 1 and isinstance(size[0], Sequence) else tuple(size)
-
-
-def zeros(*size, dtype=None, device=None) -> jax.Array:
-    """``torch.zeros``: a new array of zeros (the default float dtype unless ``dtype``)."""
-    return empty(*size, dtype=dtype, device=device)
-
-
-def ones(*size, dtype=None, device=None) -> jax.Array:
-    """``torch.ones``."""
-    dtype = get_default_dtype() if dtype is None else as_dtype(dtype)
-    value = np.ones(_sizes(size), dtype)
-    return jax.device_put(value, None if device is None else to_jax_device(device))
-
-
-def tensor(data, *, dtype=None, device=None, requires_grad: bool = False) -> jax.Array:
-    """``torch.tensor``: a new array from nested lists, scalars or arrays (always a copy).
-
-    Python floats become the default float dtype, as in torch; Python ints become JAX's default
-    integer type (int32 unless ``jax_enable_x64``; torch: int64).
-    """
-    array = np.array(np.asarray(_data(data)), copy=True)
-    if dtype is not None:
-        array = array.astype(as_dtype(dtype))
-    elif array.dtype == np.float64 and not isinstance(data, np.ndarray | jax.Array):
-        array = array.astype(get_default_dtype())
-    value = jnp.asarray(array)
-    return value if device is None else jax.device_put(value, to_jax_device(device))
-
-
-def rand(*size, generator=None, dtype=None, device=None) -> jax.Array:
-    """``torch.rand``: uniform on [0, 1) from the torchjax generator (``generator`` or the default)."""
-    from .nn import init
-
-    return init.uniform_(empty(*size, dtype=dtype, device=device), generator=generator)
-
-
-def randn(*size, generator=None, dtype=None, device=None) -> jax.Array:
-    """``torch.randn``: standard normal from the torchjax generator (``generator`` or the default)."""
-    from .nn import init
-
-    return init.normal_(empty(*size, dtype=dtype, device=device), generator=generator)

@@ -24,8 +24,9 @@ import jax
 import jax.numpy as jnp
 
 from . import _random, _tracking
+from ._tensor import unwrap
 from .nn.modules.module import _ABSENT, Module
-from .nn.parameter import Parameter, is_lazy
+from .nn.parameter import Parameter, is_lazy, raw_grad
 
 
 def is_stateful(obj: Any) -> bool:
@@ -131,9 +132,9 @@ class StateLayout:
         as a grad access for ``torchjax.compile``'s read-before-write tracking. ``grads=False``
         gives None for every grad without reading them."""
         return (
-            [p.data for p in self.params],
-            [p._grad for p in self.params] if grads else [None] * len(self.params),  # raw: see GradView
-            [d[k] for d, k in self.buffers],
+            [p._data for p in self.params],
+            [raw_grad(p._grad) for p in self.params] if grads else [None] * len(self.params),  # raw: GradView
+            [unwrap(d[k]) for d, k in self.buffers],
             [g._key for g in self.generators],
             [d[k] for d, k in self.items],
         )
@@ -142,7 +143,8 @@ class StateLayout:
         """Store ``state`` in the slots; with ``grads`` (parameter indices), only those grads."""
         data, grad_values, buffers, keys, items = state
         for p, value in zip(self.params, data, strict=True):
-            p.data = value
+            p._data = value
+            p._version += 1  # views of the parameter (p.data, state_dict() values) re-read it
         if grads is None:
             for p, value in zip(self.params, grad_values, strict=True):
                 p._grad = value
@@ -151,7 +153,7 @@ class StateLayout:
             for i in grads:
                 params[i]._grad = grad_values[i]
         for (d, k), value in zip(self.buffers, buffers, strict=True):
-            d[k] = value
+            d[k]._rebind(value)  # in place: the buffer keeps its identity, as after torch's in-place update
         for g, value in zip(self.generators, keys, strict=True):
             g._key = value
         for (d, k), value in zip(self.items, items, strict=True):
@@ -182,6 +184,7 @@ class StateLayout:
         """Install ``state`` and ``hparams`` (when given) for the body; restore every slot
         afterwards, always."""
         saved, saved_hparams = self.read(), self.read_hparams()
+        saved_buffers = [d[k] for d, k in self.buffers]  # the body may rebind a buffer to a new Tensor
         try:
             if state is not None:
                 self.write(state)
@@ -190,6 +193,8 @@ class StateLayout:
                     d[k] = value
             yield
         finally:
+            for (d, k), buf in zip(self.buffers, saved_buffers, strict=True):
+                d[k] = buf
             self.write(saved)
             for (d, k), value in zip(self.hparams, saved_hparams, strict=True):
                 d[k] = value
@@ -252,9 +257,9 @@ def guarding_buffers(layout: StateLayout, transform: str) -> Iterator[None]:
             previous.extend(writes)
         own = {(id(d), k) for d, k in layout.buffers}
         for buffers, name, old in reversed(writes):
-            if (id(buffers), name) in own or not isinstance(buffers.get(name), jax.core.Tracer):
+            if (id(buffers), name) in own or not isinstance(unwrap(buffers.get(name)), jax.core.Tracer):
                 continue
-            if isinstance(old, jax.core.Tracer):
+            if isinstance(unwrap(old), jax.core.Tracer):
                 continue  # an enclosing transform's value: that transform restores it
             if old is _ABSENT:
                 del buffers[name]

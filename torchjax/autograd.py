@@ -19,6 +19,7 @@ import jax
 from jax.custom_derivatives import SymbolicZero
 
 from . import _state
+from ._tensor import Tensor, _new, unwrap, wrap
 
 __all__ = ["backward", "enable_grad", "is_grad_enabled", "no_grad", "set_grad_enabled", "inference_mode"]
 
@@ -117,25 +118,27 @@ def backward(fn: Callable, *args: Any, has_aux: bool = False, **kwargs: Any):
     def pure(values):
         with layout.installed(), _state.guarding_buffers(layout, "torchjax.backward"):
             for i, (p, value) in enumerate(zip(trainable, values, strict=True)):
-                p.data = _usage_marker(used, i)(value)
+                p._data = _usage_marker(used, i)(value)
             out = fn(*args, **kwargs)
             loss, aux = out if has_aux else (out, None)
+            loss = unwrap(loss)
             if not (hasattr(loss, "shape") and loss.shape == ()):
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs (got shape {getattr(loss, 'shape', None)})"
                 )
-            new_state = ([d[k] for d, k in layout.buffers], [g._key for g in layout.generators])
+            new_state = ([unwrap(d[k]) for d, k in layout.buffers], [g._key for g in layout.generators])
         return loss, (aux, new_state)
 
-    (loss, (aux, (buffers, keys))), grads = jax.value_and_grad(pure, has_aux=True)([p.data for p in trainable])
+    (loss, (aux, (buffers, keys))), grads = jax.value_and_grad(pure, has_aux=True)([p._data for p in trainable])
     for (d, k), value in zip(layout.buffers, buffers, strict=True):
-        d[k] = value
+        d[k]._rebind(value)
     for g, value in zip(layout.generators, keys, strict=True):
         g._key = value
     for p, g, is_used in zip(trainable, grads, used, strict=True):
         if is_used:  # as in torch, a parameter the loss does not depend on keeps its grad (None)
-            p.grad = g if p.grad is None else p.grad + g
-    return (loss, aux) if has_aux else loss
+            p.grad = _new(Tensor, g) if p.grad is None else _new(Tensor, unwrap(p.grad) + g)
+    loss = _new(Tensor, loss)
+    return (loss, wrap(aux)) if has_aux else loss
 
 
 def _usage_marker(used: list[bool], index: int) -> Callable:

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _random, _state, _tracking
+from ._tensor import Tensor, unwrap
 from .nn.modules.module import Module, _StateSnapshot
 from .nn.parameter import GradPack, GradView
 
@@ -35,7 +36,7 @@ _DYNAMIC_SCALARS = (int, float, complex)
 
 _NESTED = -1
 _PACK_BYTES = 2 << 20  # largest set of kept grads (per dtype) returned as one flat array
-_ARRAY_TYPES = frozenset({type(jnp.zeros(())), np.ndarray, int, float, complex})
+_ARRAY_TYPES = frozenset({type(jnp.zeros(())), np.ndarray, int, float, complex, Tensor})
 
 
 def _flat_kind(arg: Any) -> int:
@@ -50,7 +51,7 @@ def _flat_kind(arg: Any) -> int:
 def _kind(leaf: Any) -> int:
     if _state.is_stateful(leaf):
         return _STATEFUL
-    if isinstance(leaf, jax.Array | np.ndarray) or type(leaf) in _DYNAMIC_SCALARS:
+    if isinstance(leaf, jax.Array | np.ndarray | Tensor) or type(leaf) in _DYNAMIC_SCALARS:
         return _DYNAMIC
     return _STATIC
 
@@ -62,6 +63,7 @@ class _Program:
                  static: tuple, donate: bool) -> None:
         self.layout = layout
         self.out_order = None  # the output's dict key orders, recorded while tracing
+        self.written_args: list[int] = []  # Tensor arguments the step changes in place
         self.dead_grads: list[int] = []  # params whose grad the step writes before reading it
         self.unused_keys: list[int] = []  # generators the step did not draw from
         self.live_grads: list[int] | None = None  # params whose grad the step reads (None: not traced yet)
@@ -70,7 +72,7 @@ class _Program:
         # The concatenation is a copy (a transient second set of grads), so only up to
         # _PACK_BYTES per dtype; not for partitioned parameters, whose shards it would gather.
         # Decided from the placement the parameters have when the program is built.
-        self.pack_grads = all(_replicated(p.data) for p in layout.params)
+        self.pack_grads = all(_replicated(p._data) for p in layout.params)
         self.grad_packs: list[tuple[list[int], tuple]] = []  # (param indices, shapes) per flat output
         # Set from the trace (see _settle): which grads to drop before a call and write after it,
         # and per flat output the GradPack and the views that every call re-points.
@@ -107,6 +109,11 @@ class _Program:
                         )
                     new_state = layout.read()
                     self.out_order = _dict_order(out)
+                    # Tensor arguments the step changed in place (their version moved while tracing):
+                    # their new values are outputs, written back into the caller's Tensors.
+                    self.written_args = [i for i, leaf in enumerate(dynamic)
+                                         if isinstance(leaf, Tensor) and leaf._version]
+                    out = (out, [unwrap(dynamic[i]) for i in self.written_args])
                     # A generator the step never drew from keeps its key as it was: passed back
                     # through the program it would come out placed on the program's devices.
                     self.unused_keys = [i for i, (new, old) in enumerate(zip(new_state[3], keys, strict=True))
@@ -173,7 +180,7 @@ class _Program:
                 grads[i] = None
             for i in range(len(params)) if self.live_grads is None else self.live_grads:
                 if type(grads[i]) is GradView:
-                    grads[i] = params[i].grad
+                    grads[i] = unwrap(params[i].grad)
         if release:
             for i in self.release:
                 params[i]._grad = None
@@ -214,6 +221,9 @@ class _Program:
         if self.packs is None:
             self._settle()
         layout.write(new_state, grads=self.written_grads)
+        out, written = out
+        for i, value in zip(self.written_args, written, strict=True):
+            dynamic[i]._rebind(value)
         for (pack, owners, views), flat in zip(self.packs, flats, strict=True):
             # One pack and its views per program, re-pointed at each call's flat array: every
             # parameter in it got a new grad from this call, so no view can still mean an older one.
@@ -226,7 +236,7 @@ class _Program:
 def _place_keys(layout: _state.StateLayout, state: tuple, dynamic: list) -> bool:
     """Put the generator keys in ``state`` (and their generators) on the device set of the first
     committed array among the state and the dynamic arguments, replicated; False if there is none."""
-    arrays = [a for a in (*state[0], *state[2], *dynamic) if isinstance(a, jax.Array) and a.committed]
+    arrays = [a for a in (*state[0], *state[2], *map(unwrap, dynamic)) if isinstance(a, jax.Array) and a.committed]
     if not arrays:
         return False
     sharding = arrays[0].sharding

@@ -17,6 +17,7 @@ from typing import Any
 import jax
 
 from . import _state
+from ._tensor import Tensor, _new, arrays, unwrap, wrap
 from .nn.modules.module import Module
 from .nn.parameter import Parameter
 
@@ -133,7 +134,8 @@ def _reparametrized(module: Module, values: dict, *, tie_weights: bool, strict: 
                 value = values[name]
                 if isinstance(current, Parameter):
                     value = value if isinstance(value, Parameter) else _box(value, current.requires_grad)
-                else:
+                elif value is not None:
+                    value = value if isinstance(value, Tensor) else _new(Tensor, value)
                     installed.append((name, owner, key, value))
                 owner[key] = value
         yield
@@ -146,13 +148,14 @@ def _reparametrized(module: Module, values: dict, *, tie_weights: bool, strict: 
         for owner, key, current in not_given:
             # A buffer the call rebound keeps its new value (as in torch) unless that value is a
             # tracer of a trace the module's state is not part of (jax.jit around this call).
-            if isinstance(owner.get(key), jax.core.Tracer) and not isinstance(current, jax.core.Tracer):
+            if isinstance(unwrap(owner.get(key)), jax.core.Tracer) and not isinstance(unwrap(current), jax.core.Tracer):
                 owner[key] = current
 
 
 def _box(value: Any, requires_grad: bool) -> Parameter:
     param = object.__new__(Parameter)  # any leaf (a tracer), no checks: a temporary stand-in
-    param.data, param._requires_grad, param._grad = value, requires_grad, None
+    param._data, param._requires_grad, param._grad = value, requires_grad, None
+    param._base, param._version = None, 0
     return param
 
 
@@ -184,13 +187,13 @@ class _Lifted:
             arg = args[i]
             if isinstance(arg, Module):
                 self.params[i] = _trainable(arg)
-                primals.append({name: p.data for name, p in self.params[i].items()})
+                primals.append({name: p._data for name, p in self.params[i].items()})
             else:
-                primals.append(arg.data if isinstance(arg, Parameter) else arg)
+                primals.append(unwrap(arg))
         self.primals = tuple(primals)
 
     def _mutable_state(self) -> tuple[list, list]:
-        return [d[k] for d, k in self.layout.buffers], [g._key for g in self.layout.generators]
+        return [unwrap(d[k]) for d, k in self.layout.buffers], [g._key for g in self.layout.generators]
 
     def pure(self, *values: Any) -> tuple[Any, tuple[Any, tuple[list, list]]]:
         with self.layout.installed(), _state.guarding_buffers(self.layout, "torchjax.func"):
@@ -198,9 +201,9 @@ class _Lifted:
             for i, value in zip(self.argnums, values, strict=True):
                 if i in self.params:
                     for name, p in self.params[i].items():
-                        p.data = value[name]
+                        p._data = value[name]
                 else:
-                    args[i] = value
+                    args[i] = _new(Tensor, value) if isinstance(self.args[i], Tensor) else value
             out = self.func(*args, **self.kwargs)
             if self.has_aux:
                 if not (isinstance(out, tuple) and len(out) == 2):
@@ -209,7 +212,8 @@ class _Lifted:
             else:
                 aux = None
             new_state = self._mutable_state()
-        return out, (aux, new_state)
+        # JAX's transforms see arrays (a Tensor node in an output would nest their results in it).
+        return arrays(out), (arrays(aux), new_state)
 
     def ordered(self, results: tuple) -> tuple:
         """JAX returns dicts sorted by key; give Module results ``named_parameters()`` order again."""
@@ -221,7 +225,7 @@ class _Lifted:
     def finish(self, new_state: tuple[list, list]) -> None:
         buffers, keys = new_state
         for (d, k), value in zip(self.layout.buffers, buffers, strict=True):
-            d[k] = value
+            d[k]._rebind(value)
         for g, value in zip(self.layout.generators, keys, strict=True):
             g._key = value
 
@@ -237,6 +241,7 @@ def _argnums(argnums: int | Sequence[int]) -> tuple[tuple[int, ...], bool]:
 def _scalar_pure(lifted: _Lifted) -> Callable:
     def pure(*values):
         out, rest = lifted.pure(*values)
+        out = unwrap(out)
         if not (hasattr(out, "shape") and out.shape == ()):
             raise RuntimeError(
                 f"grad_and_value(f)(*args): Expected f(*args) to return a scalar Tensor, got tensor with "
@@ -261,7 +266,8 @@ def grad_and_value(func: Callable, argnums: int | Sequence[int] = 0, has_aux: bo
             _scalar_pure(lifted), argnums=tuple(range(len(nums))), has_aux=True
         )(*lifted.primals)
         lifted.finish(new_state)
-        grads = lifted.ordered(tuple(grads))
+        grads = wrap(lifted.ordered(tuple(grads)))
+        value, aux = wrap(value), wrap(aux)
         return (grads[0] if single else grads), ((value, aux) if has_aux else value)
 
     return wrapper
@@ -286,8 +292,9 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False):
     lifted.finish(new_state)
 
     def vjp_fn_tuple(cotangents):
-        return lifted.ordered(tuple(vjp_fn(cotangents)))
+        return wrap(lifted.ordered(tuple(vjp_fn(jax.tree_util.tree_map(unwrap, cotangents)))))
 
+    out, aux = wrap(out), wrap(aux)
     return (out, vjp_fn_tuple, aux) if has_aux else (out, vjp_fn_tuple)
 
 
@@ -300,7 +307,7 @@ def jvp(func: Callable, primals: Sequence[Any], tangents: Sequence[Any], *, stri
     if len(primals) != len(tangents):
         raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have the same length")
     lifted = _Lifted(func, tuple(primals), {}, range(len(primals)), has_aux)
-    tangents = tuple(t.data if isinstance(t, Parameter) else t for t in tangents)
+    tangents = tuple(unwrap(t) for t in tangents)
 
     def pure(*values):
         out, (aux, new_state) = lifted.pure(*values)
@@ -309,6 +316,7 @@ def jvp(func: Callable, primals: Sequence[Any], tangents: Sequence[Any], *, stri
     with _state.forward_mode():
         out, jvp_out, (aux, new_state) = jax.jvp(pure, lifted.primals, tangents, has_aux=True)
     lifted.finish(new_state)
+    out, jvp_out, aux = wrap(out), wrap(jvp_out), wrap(aux)
     return (out, jvp_out, aux) if has_aux else (out, jvp_out)
 
 
@@ -323,8 +331,8 @@ def _jacobian(jax_transform: Callable, forward: bool) -> Callable:
                 )(*lifted.primals)
             lifted.finish(new_state)
             jac = lifted.ordered((jac,) if single else tuple(jac))
-            jac = jac[0] if single else jac
-            return (jac, aux) if has_aux else jac
+            jac = wrap(jac[0] if single else jac)
+            return (jac, wrap(aux)) if has_aux else jac
 
         return wrapper
 
@@ -374,7 +382,7 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
         batched = jax.vmap(lifted.pure, in_axes=tuple(dims[i] for i in mapped), out_axes=(out_dims, None))
         out, (_, new_state) = batched(*lifted.primals)
         lifted.finish(new_state)
-        return out
+        return wrap(out)
 
     if chunk_size is not None and chunk_size <= 0:
         raise ValueError("vmap: chunk_size should be None or greater than 0.")

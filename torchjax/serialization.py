@@ -104,6 +104,7 @@ import numpy as np
 
 from ._device import device as _device_cls
 from ._device import to_jax_device
+from ._tensor import Tensor, unwrap
 
 __all__ = ["save", "load", "CheckpointError", "UnsafeCheckpointError"]
 
@@ -363,10 +364,12 @@ class _TorchPickler(pickle._Pickler):
             return _TorchGlobal("__builtin__", "complex"), (obj.real, obj.imag)
         Parameter = _parameter_cls()
         if isinstance(obj, Parameter):
-            if not _is_array(obj.data):
+            if not _is_array(obj._data):
                 raise TypeError("torchjax.save: cannot save an uninitialized Parameter; run a forward pass first")
             hooks = OrderedDict()
-            return _TorchGlobal("torch._utils", "_rebuild_parameter"), (obj.data, bool(obj.requires_grad), hooks)
+            return _TorchGlobal("torch._utils", "_rebuild_parameter"), (obj._data, bool(obj.requires_grad), hooks)
+        if isinstance(obj, Tensor):
+            obj = unwrap(obj)
         if _is_array(obj):
             return self._reduce_array(obj)
         raise _unsupported(obj)
@@ -1155,12 +1158,14 @@ class _TreeEncoder:
                             f"tuples of those, got {kind.__qualname__}")
         Parameter = _parameter_cls()
         if isinstance(obj, Parameter):
-            if not _is_array(obj.data):
+            if not _is_array(obj._data):
                 raise TypeError("torchjax.save: cannot save an uninitialized Parameter; run a forward pass first")
-            node = self._array(obj.data, path)
+            node = self._array(obj._data, path)
             node["requires_grad"] = bool(obj.requires_grad)
             node["parameter"] = node.pop("tensor")
             return node
+        if isinstance(obj, Tensor):
+            obj = unwrap(obj)
         if _is_array(obj):
             return self._array(obj, path)
         if kind not in (dict, OrderedDict, list, set):
@@ -1536,9 +1541,25 @@ def load(f: FileLike, *, format: str | None = None, map_location=None, weights_o
     return _guarded_load(f, format, device, weights_only)
 
 
+def _as_tensors(obj: Any) -> Any:
+    """Loaded arrays as Tensors (Parameters stay Parameters), through dicts, lists, tuples and sets."""
+    if isinstance(obj, jax.Array):
+        return obj if jnp.issubdtype(obj.dtype, jax.dtypes.prng_key) else Tensor._wrap_array(obj)
+    if isinstance(obj, dict):
+        out = type(obj)() if type(obj) in (dict, OrderedDict) else dict()
+        for k, v in obj.items():
+            out[k] = _as_tensors(v)
+        if hasattr(obj, "_metadata"):
+            out._metadata = obj._metadata
+        return out
+    if type(obj) in (list, tuple):
+        return type(obj)(_as_tensors(v) for v in obj)
+    return obj
+
+
 def _guarded_load(fh: IO[bytes], fmt: str | None, device, weights_only: bool) -> Any:
     try:
-        return _load_from(fh, fmt, device, weights_only)
+        return _as_tensors(_load_from(fh, fmt, device, weights_only))
     except CheckpointError:
         raise
     except BaseException as exc:

@@ -214,7 +214,7 @@ def test_rrelu_training_draws_slopes_from_the_generator():
     assert abs(slopes.mean() - (lower + upper) / 2) < 6 * (upper - lower) / np.sqrt(12 * slopes.size)
     assert abs(slopes.std() - (upper - lower) / np.sqrt(12)) < 0.01
     torchjax.manual_seed(3)
-    grad = jax.grad(lambda v: F.rrelu(v, lower, upper, training=True).sum())(x)  # same draw: d out / d x = slope
+    grad = jax.grad(lambda v: F.rrelu(v, lower, upper, training=True).sum().jax())(x)  # same draw: d out / d x = slope
     np.testing.assert_allclose(np.asarray(grad[:, :50]), slopes, rtol=1e-6)
     np.testing.assert_array_equal(np.asarray(grad[:, 50:]), 1.0)
     # The module: training draws, fresh on every compiled step, reproducible from the seed.
@@ -247,7 +247,8 @@ def test_gumbel_softmax_statistics():
     grads = []
     for hard_flag in (False, True):
         torchjax.manual_seed(0)
-        grads.append(jax.grad(lambda v, h=hard_flag: (F.gumbel_softmax(v, tau=0.5, hard=h) * weights).sum())(logits))
+        grads.append(jax.grad(lambda v, h=hard_flag: (F.gumbel_softmax(v, tau=0.5, hard=h) * weights).sum().jax())(
+            logits))
     np.testing.assert_allclose(np.asarray(grads[0]), np.asarray(grads[1]), rtol=1e-5, atol=1e-6)
     torchjax.manual_seed(0)
     np.testing.assert_array_equal(np.asarray(F.gumbel_softmax(logits, tau=0.5)), np.asarray(soft))

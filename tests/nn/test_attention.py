@@ -92,7 +92,7 @@ def test_sdpa_matches_torch(q_shape, k_shape, v_shape, mask, kwargs):
     jmask = None if mask is None else jnp.asarray(mask)
 
     def loss(q, k, v):
-        return (F.scaled_dot_product_attention(q, k, v, attn_mask=jmask, **kwargs) * cotangent).sum()
+        return (F.scaled_dot_product_attention(q, k, v, attn_mask=jmask, **kwargs) * cotangent).sum().jax()
 
     fwd = lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=jmask, **kwargs)  # noqa: E731
     grads = jax.grad(loss, argnums=(0, 1, 2))
@@ -110,7 +110,7 @@ def test_sdpa_fully_masked_rows_are_zero_with_finite_gradients():
     mask[1] = False
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=jnp.asarray(mask))
     assert not np.any(to_numpy(out)[:, :, 1])
-    grads = jax.grad(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, jnp.asarray(mask)).sum(),
+    grads = jax.grad(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, jnp.asarray(mask)).sum().jax(),
                      argnums=(0, 1, 2))(jnp.asarray(q), jnp.asarray(k), jnp.asarray(v))
     assert all(np.isfinite(to_numpy(g)).all() for g in grads)
 
@@ -291,7 +291,7 @@ def test_mha_under_vmap_and_jax_grad():
     x = jnp.asarray(_normal(3, 2, 4, 8))
     mapped = torchjax.func.vmap(lambda m, x: m(x, x, x)[0], in_dims=(None, 0))(mha, x)
     assert_close(mapped, jnp.stack([mha(xi, xi, xi)[0] for xi in x]), atol=1e-6)
-    grad = jax.grad(lambda x: mha(x, x, x, need_weights=False)[0].sum())(x[0])
+    grad = jax.grad(lambda x: mha(x, x, x, need_weights=False)[0].sum().jax())(x[0])
     assert grad.shape == x[0].shape and np.isfinite(to_numpy(grad)).all()
     assert_no_tracers(mha)
 

@@ -12,6 +12,7 @@ import re
 import types
 from collections import OrderedDict
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -468,7 +469,7 @@ def test_parameter_wrapping():
     pl = tnn.ParameterList([p, jnp.zeros(3), np.zeros(2, np.float32), tnn.Buffer(jnp.ones(1)), 1.5])
     assert pl[0] is p
     assert all(type(v) is tnn.Parameter for v in list(pl)[1:4])
-    assert isinstance(pl[2].data, type(jnp.zeros(1)))
+    assert isinstance(pl[2].jax(), jax.Array)
     assert pl[4] == 1.5 and [n for n, _ in pl.named_parameters()] == ["0", "1", "2", "3"]
     pd = tnn.ParameterDict(OrderedDict(a=p, b=np.ones(2), c=None))
     assert pd["a"] is p and type(pd["b"]) is tnn.Parameter and pd["c"] is None
@@ -502,7 +503,7 @@ def test_repr_on_gpu_uses_torch_device_names():
             return [types.SimpleNamespace(platform="gpu", id=1)]
 
     p = object.__new__(tnn.Parameter)
-    p.data, p.requires_grad, p.grad = FakeGpuArray(), True, None
+    p._data, p._base, p._version, p.requires_grad, p.grad = FakeGpuArray(), None, 0, True, None
     pl = tnn.ParameterList()
     pl._size = 1
     pl.register_parameter("0", p)

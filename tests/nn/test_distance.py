@@ -77,7 +77,7 @@ def test_distances_match_torch(case):
 
     @jax.jit
     def ours(*args):
-        grads = jax.grad(lambda *a: (call(F, *a) * weights).sum(), argnums=tuple(range(len(args))))(*args)
+        grads = jax.grad(lambda *a: (call(F, *a) * weights).sum().jax(), argnums=tuple(range(len(args))))(*args)
         return call(F, *args), grads
 
     value, grads = ours(*(jnp.asarray(a) for a in arrays))

@@ -38,7 +38,7 @@ def test_module_api_eval_and_edge_probabilities_match_torch(name):
     raises_same(lambda: getattr(torch.nn, name)(-0.1), lambda: getattr(tnn, name)(-0.1))
     x = RNG.standard_normal(SHAPES[name]).astype(np.float32)
     module = getattr(tnn, name)(0.5).eval()
-    x_j = jnp.asarray(x)
+    x_j = torchjax.tensor(x)
     assert module(x_j) is x_j  # identity in eval
     assert getattr(tnn, name)(0.0)(x_j) is x_j
     theirs = getattr(torch.nn, name)(1.0)(torch.tensor(x))
@@ -57,7 +57,7 @@ def test_dropout_keep_rate_scaling_and_gradient():
     assert abs(dropped - p) < _sigma_bound(p, out.size)
     assert abs(out.mean() - 1) < 5 * np.sqrt(p / (1 - p) / out.size)  # unbiased: E[out] = x
     torchjax.manual_seed(0)
-    grad = jax.grad(lambda v: F.dropout(v, p).sum())(x)  # same mask: d out / d x = mask / (1 - p)
+    grad = jax.grad(lambda v: F.dropout(v, p).sum().jax())(x)  # same mask: d out / d x = mask / (1 - p)
     np.testing.assert_array_equal(np.asarray(grad), out)
 
 
@@ -114,7 +114,7 @@ def test_alpha_dropout_keeps_zero_mean_and_unit_variance(name, feature):
 
 
 def test_functional_alpha_dropout_defaults_to_eval():
-    x = jnp.ones((4, 3, 2))
+    x = torchjax.ones(4, 3, 2)
     assert F.alpha_dropout(x) is x and F.feature_alpha_dropout(x, 0.5) is x
     assert F.dropout(x, training=False) is x
     assert not np.array_equal(np.asarray(F.alpha_dropout(x, 0.5, training=True)), np.asarray(x))

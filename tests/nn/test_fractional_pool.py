@@ -162,7 +162,7 @@ def test_jax_grad_and_vmap_with_given_samples():
         return F.fractional_max_pool2d(v, (2, 3), (4, 3), return_indices=True, _random_samples=s)
 
     y, i = jax.vmap(pool)(jnp.asarray(x), jnp.asarray(samples))
-    grad = jax.grad(lambda v: (jax.vmap(pool)(v, jnp.asarray(samples))[0] ** 2).sum())(jnp.asarray(x))
+    grad = jax.grad(lambda v: (jax.vmap(pool)(v, jnp.asarray(samples))[0] ** 2).sum().jax())(jnp.asarray(x))
     for b in range(3):
         xt = torch.tensor(x[b], requires_grad=True)
         y_t, i_t = TF.fractional_max_pool2d(xt, (2, 3), (4, 3), return_indices=True,

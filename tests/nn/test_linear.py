@@ -40,7 +40,7 @@ def test_signatures_and_constants_match_torch(name):
 
 
 def test_identity_ignores_its_arguments_and_non_dynamically_quantizable_linear():
-    x = jnp.arange(3.0)
+    x = torchjax.arange(3.0)
     assert tnn.Identity(54, unused="argument")(x) is x
     assert repr(tnn.Identity(1, a=2)) == repr(torch.nn.Identity(1, a=2)) == "Identity()"
     assert attention_module.NonDynamicallyQuantizableLinear is linear_module.NonDynamicallyQuantizableLinear

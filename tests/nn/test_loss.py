@@ -63,7 +63,7 @@ def test_cross_entropy_values_and_gradients_match_torch(shape, options, probabil
     def ours(v):
         return F.cross_entropy(v, jnp.asarray(t), weight=None if weight is None else jnp.asarray(weight), **options)
 
-    value, grad = jax.jit(lambda v: (ours(v), jax.grad(lambda v: ours(v).sum())(v)))(jnp.asarray(x))
+    value, grad = jax.jit(lambda v: (ours(v), jax.grad(lambda v: ours(v).sum().jax())(v)))(jnp.asarray(x))
     np.testing.assert_allclose(np.asarray(value), to_numpy(out_t), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.asarray(grad), to_numpy(xt.grad), rtol=1e-5, atol=1e-6)
     module = tnn.CrossEntropyLoss(weight=None if weight is None else jnp.asarray(weight), **options)
@@ -278,7 +278,7 @@ def _ours_for_every_reduction(call, arrays, grads, reductions):
                 full = list(args)
                 for i, value in zip(grads, diff, strict=True):
                     full[i] = value
-                return call(F, full, reduction).sum()
+                return call(F, full, reduction).sum().jax()
 
             results[reduction] = (call(F, list(args), reduction),
                                   jax.grad(total, argnums=tuple(range(len(grads))))(*(args[i] for i in grads)))
@@ -458,15 +458,15 @@ def test_extreme_values_are_finite_and_match_torch():
     def bce(p, y):
         return F.binary_cross_entropy(p, y, reduction="none")
 
-    value, (gp, gy) = jax.jit(lambda p, y: (bce(p, y), jax.grad(lambda p, y: bce(p, y).sum(), argnums=(0, 1))(p, y)))(
-        jnp.asarray(probs), jnp.asarray(labels))
+    grads = jax.grad(lambda p, y: bce(p, y).sum().jax(), argnums=(0, 1))
+    value, (gp, gy) = jax.jit(lambda p, y: (bce(p, y), grads(p, y)))(jnp.asarray(probs), jnp.asarray(labels))
     assert_close(value, expected)
     assert_close(gp, pt.grad, rtol=1e-4)
     assert_close(gy, lt.grad, rtol=1e-4)
 
     @jax.jit
     def ours(x, y):
-        return [(call(F, jnp.asarray, x, y), jax.grad(lambda x, call=call: call(F, jnp.asarray, x, y).sum())(x))
+        return [(call(F, jnp.asarray, x, y), jax.grad(lambda x, call=call: call(F, jnp.asarray, x, y).sum().jax())(x))
                 for call in EXTREME_CALLS]
 
     for call, (value, grad) in zip(EXTREME_CALLS, ours(jnp.asarray(logits), jnp.asarray(labels)), strict=True):
@@ -487,7 +487,7 @@ def test_soft_margin_is_finite_where_torch_overflows():
     expected = torch.nn.functional.soft_margin_loss(xt, torch.tensor(signs.astype(np.float64)), reduction="none")
     expected.sum().backward()
     ours = F.soft_margin_loss(jnp.asarray(logits), jnp.asarray(signs), reduction="none")
-    grad = jax.grad(lambda x: F.soft_margin_loss(x, jnp.asarray(signs), reduction="sum"))(jnp.asarray(logits))
+    grad = jax.grad(lambda x: F.soft_margin_loss(x, jnp.asarray(signs), reduction="sum").jax())(jnp.asarray(logits))
     finite = np.isfinite(to_numpy(expected))
     assert_close(np.asarray(ours)[finite], to_numpy(expected)[finite].astype(np.float32), rtol=1e-6)
     assert np.isfinite(np.asarray(ours)).all()
@@ -511,7 +511,7 @@ KINKS = [  # (call, input, other arrays): |x| at 0 (sgn: 0), clamp_min at 0 (pas
 def test_kinks_take_torchs_gradient():
     @jax.jit
     def ours(inputs, others):
-        return [jax.grad(lambda x, call=call, rest=rest: call(F, x, *rest))(x)
+        return [jax.grad(lambda x, call=call, rest=rest: call(F, x, *rest).jax())(x)
                 for (call, _, _), x, rest in zip(KINKS, inputs, others, strict=True)]
 
     grads = ours([jnp.asarray(k[1]) for k in KINKS], [[jnp.asarray(a) for a in k[2]] for k in KINKS])
@@ -652,7 +652,7 @@ def _our_ctc(log_probs, targets, il, tl, **kwargs):
     def loss(lp, t, i, k):
         return F.ctc_loss(lp, t, i, k, **kwargs)
 
-    run = jax.jit(lambda *a: (loss(*a), jax.grad(lambda lp: loss(lp, *a[1:]).sum())(a[0])))
+    run = jax.jit(lambda *a: (loss(*a), jax.grad(lambda lp: loss(lp, *a[1:]).sum().jax())(a[0])))
     return run(*(jnp.asarray(a) for a in (log_probs, targets, il, tl)))
 
 
@@ -685,7 +685,7 @@ def test_ctc_target_formats_and_length_types_agree():
     @jax.jit
     def traced(lp, i, k):  # traced lengths: the concatenated targets are padded to their total length
         def concat_sum(lp):
-            return F.ctc_loss(lp, concat, i, k, reduction="sum")
+            return F.ctc_loss(lp, concat, i, k, reduction="sum").jax()
 
         per_example = jax.vmap(lambda lp, t, i, k: F.ctc_loss(lp, t, i, k, reduction="none"), in_axes=(1, 0, 0, 0))(
             lp, padded, i, k)
@@ -856,7 +856,7 @@ def test_linear_cross_entropy_matches_torch(case):
         for reduction in ALL:
             def total(*a, reduction=reduction):
                 return _lce_call(F, tnn.LinearCrossEntropyOptions, a, jnp.asarray(target),
-                                 {k: jnp.asarray(v) for k, v in extra.items()}, kwargs, chunk, reduction).sum()
+                                 {k: jnp.asarray(v) for k, v in extra.items()}, kwargs, chunk, reduction).sum().jax()
             out[reduction] = (_lce_call(F, tnn.LinearCrossEntropyOptions, args, jnp.asarray(target),
                                         {k: jnp.asarray(v) for k, v in extra.items()}, kwargs, chunk, reduction),
                               jax.grad(total, argnums=grads)(*args))
@@ -935,7 +935,7 @@ def test_linear_cross_entropy_chunks_never_hold_all_logits():
     x, w, t = jnp.ones((256, 8)), jnp.ones((2000, 8)), jnp.zeros(256, jnp.int32)
 
     def temporaries(options):
-        grad = jax.jit(jax.grad(lambda x, w: F.linear_cross_entropy(x, w, t, options=options), argnums=(0, 1)))
+        grad = jax.jit(jax.grad(lambda x, w: F.linear_cross_entropy(x, w, t, options=options).jax(), argnums=(0, 1)))
         return grad.lower(x, w).compile().memory_analysis().temp_size_in_bytes
 
     logits_bytes = 256 * 2000 * 4

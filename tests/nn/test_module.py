@@ -96,7 +96,7 @@ def test_state_dict_keys_and_metadata_match_torch():
     assert dict(sd_o._metadata) == dict(sd_t._metadata)
     for k in sd_t:
         assert tuple(sd_o[k].shape) == tuple(sd_t[k].shape), k
-        assert isinstance(sd_o[k], jax.Array)
+        assert isinstance(sd_o[k], torchjax.Tensor)
     kept = ours.state_dict(keep_vars=True)
     assert kept["head.weight"] is ours.head.weight
     prefixed_t, prefixed_o = theirs.state_dict(prefix="p."), ours.state_dict(prefix="p.")
@@ -549,7 +549,7 @@ def test_fast_path_calls_forward_directly():
 
 def test_parameter_box_semantics():
     p = tnn.Parameter(np.arange(6, dtype=np.float32).reshape(2, 3))
-    assert isinstance(p.data, jax.Array) and p.requires_grad and p.grad is None
+    assert isinstance(p.data, torchjax.Tensor) and p.requires_grad and p.grad is None
     assert p.shape == (2, 3) and p.size() == (2, 3) and p.size(1) == 3 and p.dim() == 2 and p.numel() == 6
     assert hash(p) == object.__hash__(p) and p in {p}
     assert np.asarray(p == p.data).all() and float((p + 1).sum()) == 21.0 and float((2 * p)[1, 2]) == 10.0
@@ -562,7 +562,7 @@ def test_parameter_box_semantics():
     with pytest.raises(RuntimeError, match="broadcast"):
         p.copy_(np.ones(4))
     leaves, treedef = jax.tree_util.tree_flatten({"w": p})
-    assert leaves[0] is p.data
+    assert leaves[0] is p.jax()
     rebuilt = jax.tree_util.tree_unflatten(treedef, [jnp.zeros((2, 3))])["w"]
     assert isinstance(rebuilt, tnn.Parameter) and rebuilt.requires_grad
     assert jax.jit(lambda q: q * 2)(p).shape == (2, 3)
@@ -614,7 +614,7 @@ def test_linear_forward_and_gradients_match_torch(in_f, out_f, bias, batch):
 
     def loss(x, w, b):
         y = tnn.functional.linear(x, w, b)
-        return (y * y).sum()
+        return (y * y).sum().jax()
 
     b = None if not bias else ours.bias.data
     gx, gw, gb = jax.grad(loss, argnums=(0, 1, 2))(jnp.asarray(x), ours.weight.data, b)
@@ -688,7 +688,7 @@ def test_unflatten_matches_torch(shape, dim, sizes):
     out_t = torch.nn.Unflatten(dim, sizes)(torch.tensor(x))
     out_o = tnn.Unflatten(dim, sizes)(jnp.asarray(x))
     np.testing.assert_array_equal(np.asarray(out_o), to_numpy(out_t))
-    grad = jax.grad(lambda v: (tnn.Unflatten(dim, sizes)(v) ** 2).sum())(jnp.asarray(x))
+    grad = jax.grad(lambda v: (tnn.Unflatten(dim, sizes)(v) ** 2).sum().jax())(jnp.asarray(x))
     np.testing.assert_allclose(np.asarray(grad), 2 * x, rtol=1e-6)
 
 

@@ -90,7 +90,7 @@ def test_grid_sample_eager(n, mode, padding_mode, align_corners):
     kwargs = dict(mode=mode, padding_mode=padding_mode, align_corners=align_corners)
     theirs = _torch_grid_sample(x, g, cot, **kwargs)
     out = F.grid_sample(jnp.asarray(x), jnp.asarray(g), **kwargs)
-    grads = jax.grad(lambda x, g: (F.grid_sample(x, g, **kwargs) * cot).sum(), argnums=(0, 1))(
+    grads = jax.grad(lambda x, g: (F.grid_sample(x, g, **kwargs) * cot).sum().jax(), argnums=(0, 1))(
         jnp.asarray(x), jnp.asarray(g))
     _check((out, *grads), theirs)
 
@@ -229,7 +229,7 @@ def test_affine_grid_warnings_and_spatial_transformer():
 
     def loss(t):
         grid = F.affine_grid(t, size, align_corners=False)
-        return F.grid_sample(jnp.asarray(x), grid, padding_mode="reflection", align_corners=False).sum()
+        return F.grid_sample(jnp.asarray(x), grid, padding_mode="reflection", align_corners=False).sum().jax()
 
     assert_close(jax.grad(loss)(jnp.asarray(theta)), theta_t.grad, atol=1e-4)
 

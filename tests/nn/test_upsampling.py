@@ -187,7 +187,7 @@ def test_antialias_output_width_one():
         xt = torch.tensor(x, requires_grad=True)
         cotangent = RNG.standard_normal((1, 2, 3, 1)).astype(np.float32)
         (TF.interpolate(xt, **kwargs) * torch.tensor(cotangent)).sum().backward()
-        grad = jax.grad(lambda v, kw=kwargs, c=cotangent: (F.interpolate(v, **kw) * c).sum())(jnp.asarray(x))
+        grad = jax.grad(lambda v, kw=kwargs, c=cotangent: (F.interpolate(v, **kw) * c).sum().jax())(jnp.asarray(x))
         assert_close(grad, xt.grad)
 
 
@@ -236,7 +236,7 @@ def test_vmap_and_compile():
     ours = jax.vmap(lambda v: F.interpolate(v, **kwargs))(jnp.asarray(x))
     theirs = TF.interpolate(torch.tensor(x).reshape(6, 2, 5, 4), **kwargs)
     assert_close(ours, theirs.reshape(3, 2, 2, 8, 2))
-    grads = jax.vmap(jax.grad(lambda v: F.interpolate(v, size=(3, 7), mode="nearest").sum()))(jnp.asarray(x))
+    grads = jax.vmap(jax.grad(lambda v: F.interpolate(v, size=(3, 7), mode="nearest").sum().jax()))(jnp.asarray(x))
     xt = torch.tensor(x.reshape(6, 2, 5, 4), requires_grad=True)
     TF.interpolate(xt, size=(3, 7), mode="nearest").sum().backward()
     assert_close(grads, xt.grad.reshape(x.shape))

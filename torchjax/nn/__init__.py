@@ -1,8 +1,9 @@
 """``torchjax.nn``: torch.nn's module system and layers on JAX arrays."""
 
-from . import attention, common_types, functional, grad, init, parameter, utils
+from . import attention, common_types, functional, grad, init, parallel, parameter, utils
 from .modules import *  # noqa: F403
 from .modules import __all__ as _modules_all
+from .parallel import DataParallel
 from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 
 
@@ -24,5 +25,6 @@ def factory_kwargs(kwargs: dict | None) -> dict:
     return result
 
 
-__all__ = [*_modules_all, "Buffer", "Parameter", "UninitializedBuffer", "UninitializedParameter",
-           "attention", "common_types", "grad", "factory_kwargs", "functional", "init", "parameter", "utils"]
+__all__ = [*_modules_all, "DataParallel", "parallel", "Buffer", "Parameter", "UninitializedBuffer",
+           "UninitializedParameter", "attention", "common_types", "grad", "factory_kwargs", "functional", "init",
+           "parameter", "utils"]

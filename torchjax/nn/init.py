@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _random
+from .._tensor import Tensor
 from .parameter import _UNINITIALIZED_MSG, Parameter, _as_array, _unwrap, is_lazy
 
 # Sorted; the names without a trailing underscore are torch's deprecated aliases.
@@ -89,11 +90,9 @@ def _store(tensor: _Tensor, arr: jax.Array, value: jax.Array) -> _Result:
     plain array the new array is returned.
     """
     value = jnp.asarray(value, dtype=arr.dtype)
-    if not isinstance(tensor, Parameter):
+    if not isinstance(tensor, Tensor):
         return value
-    if not isinstance(arr, jax.core.Tracer) and not isinstance(value, jax.core.Tracer) and arr.committed:
-        value = jax.device_put(value, arr.sharding)  # keep the device / sharding (no copy if same)
-    tensor.data = value
+    tensor._write(value)  # in place (through a view too), placed where the old value was
     return tensor
 
 

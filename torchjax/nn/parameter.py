@@ -1,50 +1,42 @@
 """Parameter, Buffer and their uninitialized (lazy) forms.
 
-A :class:`Parameter` is a small mutable box around an immutable ``jax.Array``: ``.data`` (the
-array), ``.grad`` (array or None) and ``.requires_grad``. Rebinding ``.data`` is how every
+A :class:`Parameter` is a :class:`~torchjax.Tensor` (a mutable box around an immutable ``jax.Array``,
+held in ``_data``) with ``.grad`` and ``.requires_grad``. Rebinding the array is how every
 "in-place" update works (``fill_``, ``copy_``, an optimizer step, ``load_state_dict``), so all
 references to the Parameter (tied weights, optimizer param groups) see the new value.
 
-It is a pytree node with the single leaf ``data`` and defines ``__jax_array__``; together these
-let ``jnp`` functions and arithmetic take a Parameter directly. ``lax`` primitives do not accept
-it: pass ``p.data`` there (``torchjax.nn.functional`` does this for you).
+It is a pytree node with the single leaf (its array) and, like every Tensor, defines
+``__jax_array__``, so ``jnp`` functions take it. ``lax`` primitives do not: pass ``p.jax()`` there
+(``torchjax.nn.functional`` unwraps for you).
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import operator
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .. import _tracking
-from .._device import as_dtype, check_dtype_supported, get_default_dtype, to_jax_device
+from .._device import as_dtype, get_default_dtype, to_jax_device
+from .._tensor import Tensor, unwrap
 
 __all__ = ["Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer", "is_lazy"]
 
 
 def _unwrap(value):
-    return value.data if isinstance(value, Parameter) else value
+    return unwrap(value)
 
 
 def _as_array(value) -> jax.Array:
-    """A jax.Array from an array-like (jax/NumPy array, Parameter, anything with ``__array__``)."""
+    """A jax.Array from an array-like (Tensor, jax/NumPy array, anything with ``__array__``)."""
     if isinstance(value, jax.Array):
         return value
-    if isinstance(value, Parameter):
-        return value.data
+    if isinstance(value, Tensor):
+        return unwrap(value)
     return jnp.asarray(value)
-
-
-def _place_like(value: jax.Array, like) -> jax.Array:
-    """Put ``value`` where ``like`` lives when ``like`` was placed explicitly (a device or sharding)."""
-    if isinstance(like, jax.Array) and not isinstance(like, jax.core.Tracer) and like.committed:
-        if isinstance(value, jax.core.Tracer) or value.sharding != like.sharding:
-            return jax.device_put(value, like.sharding)
-    return value
 
 
 @functools.partial(jax.jit, static_argnums=1)
@@ -83,86 +75,44 @@ class GradView:
         self.pack, self.index = pack, index
 
 
-class Parameter:
-    """A trainable array: the ``torch.nn.Parameter`` of torchjax.
+class Parameter(Tensor):
+    """A trainable tensor: the ``torch.nn.Parameter`` of torchjax, a :class:`~torchjax.Tensor` subclass.
 
     Arguments:
         data: the initial value (any array-like; a jax.Array is used without copying).
-            ``None`` gives an empty float array, as in torch.
+            ``None`` gives an empty float tensor, as in torch.
         requires_grad: whether gradients are computed for it; frozen parameters are passed
             through ``stop_gradient`` by the transforms.
 
-    Hashes by identity (optimizers and caches key on it) while ``==``, ``<``, indexing,
-    iteration and arithmetic act elementwise on ``.data`` and return plain arrays.
+    Hashes by identity (optimizers and caches key on it) while ``==``, ``<``, indexing and
+    arithmetic act elementwise and return plain Tensors.
     """
 
-    # No __slots__: torch lets users attach attributes to parameters (p.sharded = True).
     _is_param = True
 
     def __init__(self, data=None, requires_grad: bool = True) -> None:
         if data is None:
             data = jnp.empty((0,), get_default_dtype())
-        self.data = _as_array(data)
+        self._data = _as_array(data)
+        self._base = None
+        self._version = 0
         self.grad = None
         self.requires_grad = requires_grad
 
-    # --- the array protocols -------------------------------------------------------------
-    def __jax_array__(self) -> jax.Array:
-        return self.data
-
-    def __array__(self, dtype=None, copy=None):
-        return np.asarray(self.data, dtype=dtype)
-
-    def __getattr__(self, name: str):
-        # Only called when normal lookup fails: delegate array attributes (shape, dtype, ndim,
-        # T, reshape, sum, ...) to .data. Dunder and own names never delegate, so copy/pickle
-        # protocols see a plain object rather than the array's methods.
-        if name.startswith("__") or name in ("data", "_grad", "_requires_grad"):
-            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
-        return getattr(self.data, name)
-
-    __hash__ = object.__hash__
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def __iter__(self):
-        return iter(self.data)
-
-    def __getitem__(self, index):
-        return self.data[_unwrap(index)]
-
-    def __bool__(self) -> bool:
-        return bool(self.data)
-
-    def __float__(self) -> float:
-        return float(self.data)
-
-    def __int__(self) -> int:
-        return int(self.data)
-
-    def __index__(self) -> int:
-        return operator.index(self.data)
-
-    def __complex__(self) -> complex:
-        return complex(self.data)
-
-    def __format__(self, spec: str) -> str:
-        return format(self.data, spec) if spec else repr(self)
-
-    def __repr__(self) -> str:
-        return "Parameter containing:\n" + repr(self.data)
-
     @property
     def grad(self):
-        """The accumulated gradient, or None. While ``torchjax.compile`` traces a step it records
-        whether each grad is read or written first: a grad written first (``zero_grad()`` at the
-        top of the step) is not an input of the compiled program."""
+        """The accumulated gradient (a Tensor), or None. While ``torchjax.compile`` traces a step it
+        records whether each grad is read or written first: a grad written first (``zero_grad()`` at
+        the top of the step) is not an input of the compiled program."""
         if _tracking.grad_access is not None:
             _tracking.grad_access.setdefault(id(self), "read")
         grad = self._grad
+        if grad is None or type(grad) is Tensor:
+            return grad
         if type(grad) is GradView:
-            grad = self._grad = grad.pack.get(grad.index)
+            grad = grad.pack.get(grad.index)
+        # A raw array (written by a transform): wrapped once, so in-place updates of p.grad persist.
+        grad = self._grad = _wrap_grad(grad)
         return grad
 
     @grad.setter
@@ -177,164 +127,33 @@ class Parameter:
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
-        if value and self.data is not None and not (
-            jnp.issubdtype(self.data.dtype, jnp.inexact)
+        if value and self._data is not None and not (
+            jnp.issubdtype(self._data.dtype, jnp.inexact)
         ):
             raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
         self._requires_grad = bool(value)
         _tracking.bump()  # a compiled program differentiates exactly the trainable parameters
 
-    # --- torch's tensor API, the parts that make sense for a box ------------------------------
-    @property
-    def is_leaf(self) -> bool:
-        return True
+    def __deepcopy__(self, memo):
+        out = Tensor.__deepcopy__(self, memo)
+        out._grad = None if self._grad is None else _wrap_grad(jnp.array(unwrap(self.grad), copy=True))
+        return out
 
-    @property
-    def grad_fn(self) -> None:
-        return None
-
-    @property
-    def device(self):
-        return self.data.device
-
-    def size(self, dim: int | None = None):
-        """torch's ``size()``: the shape, or one dimension of it (jax's ``.size`` is ``numel()``)."""
-        return tuple(self.data.shape) if dim is None else self.data.shape[dim]
-
-    def dim(self) -> int:
-        return self.data.ndim
-
-    def numel(self) -> int:
-        return self.data.size
-
-    nelement = numel
-
-    def is_floating_point(self) -> bool:
-        return jnp.issubdtype(self.data.dtype, jnp.floating)
-
-    def is_complex(self) -> bool:
-        return jnp.issubdtype(self.data.dtype, jnp.complexfloating)
-
-    def detach(self) -> jax.Array:
-        """The value as a plain array (JAX arrays carry no autograd graph to cut)."""
-        return self.data
-
-    def clone(self) -> jax.Array:
-        return jnp.array(self.data, copy=True)
-
-    def numpy(self) -> np.ndarray:
-        return np.asarray(self.data)
-
-    def cpu(self) -> jax.Array:
-        return jax.device_put(self.data, to_jax_device("cpu"))
-
-    def to(self, *args, **kwargs) -> jax.Array:
-        """A converted copy as a plain array: ``p.to(dtype)``, ``p.to(device)``, ``p.to(device, dtype)``."""
-        value = self.data
-        for arg in (*args, *kwargs.values()):
-            if arg is None or isinstance(arg, bool):
-                continue
-            if isinstance(arg, jax.Array | Parameter):
-                value = value.astype(arg.dtype)
-                continue
-            try:
-                dtype = as_dtype(arg)
-            except TypeError:
-                value = jax.device_put(value, to_jax_device(arg))
-            else:
-                check_dtype_supported(dtype, "Parameter.to")
-                value = value.astype(dtype)
-        return value
-
-    def float(self) -> jax.Array:
-        return self.data.astype(jnp.float32)
-
-    def double(self) -> jax.Array:
-        check_dtype_supported(np.dtype(np.float64), "Parameter.double")
-        return self.data.astype(jnp.float64)
-
-    def half(self) -> jax.Array:
-        return self.data.astype(jnp.float16)
-
-    def bfloat16(self) -> jax.Array:
-        return self.data.astype(jnp.bfloat16)
-
-    # --- in place: rebind .data, return self ---------------------------------------------
-    def requires_grad_(self, requires_grad: bool = True) -> Parameter:
-        self.requires_grad = requires_grad
-        return self
-
-    def _set(self, value) -> Parameter:
-        value = jnp.asarray(value, dtype=self.data.dtype)
-        if value.shape != self.data.shape:
-            value = jnp.broadcast_to(value, self.data.shape)
-        self.data = _place_like(value, self.data)
-        return self
-
-    def fill_(self, value) -> Parameter:
-        return self._set(jnp.full(self.data.shape, _unwrap(value), self.data.dtype))
-
-    def zero_(self) -> Parameter:
-        return self._set(jnp.zeros(self.data.shape, self.data.dtype))
-
-    def copy_(self, src, non_blocking: bool = False) -> Parameter:
-        """Copy ``src`` (broadcast to this shape, cast to this dtype) into the parameter."""
-        src = _as_array(src)
-        try:
-            np.broadcast_shapes(src.shape, self.data.shape)
-        except ValueError:
-            raise RuntimeError(
-                f"copy_: the source of shape {tuple(src.shape)} cannot be broadcast to the "
-                f"parameter's shape {tuple(self.data.shape)}"
-            ) from None
-        # A real copy, as torch makes: sharing the source array would let a donating compiled
-        # step of one model invalidate the other's state.
-        return self._set(jnp.array(src, dtype=self.data.dtype, copy=True))
-
-    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None) -> Parameter:
-        from . import init
-
-        return init.uniform_(self, a, b, generator=generator)
-
-    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Parameter:
-        from . import init
-
-        return init.normal_(self, mean, std, generator=generator)
-
-    def add_(self, other, *, alpha=1) -> Parameter:
-        other = _unwrap(other)
-        return self._set(self.data + (other if alpha == 1 else alpha * other))
-
-    def sub_(self, other, *, alpha=1) -> Parameter:
-        other = _unwrap(other)
-        return self._set(self.data - (other if alpha == 1 else alpha * other))
-
-    def mul_(self, other) -> Parameter:
-        return self._set(self.data * _unwrap(other))
-
-    def div_(self, other) -> Parameter:
-        return self._set(self.data / _unwrap(other))
-
-    def clamp_(self, min=None, max=None) -> Parameter:
-        return self._set(jnp.clip(self.data, _unwrap(min), _unwrap(max)))
-
-    clip_ = clamp_
+    def __reduce_ex__(self, protocol):
+        return (_rebuild_param, (np.asarray(self._data), self._requires_grad))
 
 
-def _binary(name: str):
-    def method(self, other):
-        return getattr(self.data, name)(_unwrap(other))
-
-    method.__name__ = name
-    return method
+def _wrap_grad(value):
+    return value if isinstance(value, Tensor) else Tensor._wrap_array(value)
 
 
-def _unary(name: str):
-    def method(self):
-        return getattr(self.data, name)()
+def _rebuild_param(array, requires_grad):
+    return Parameter(jnp.asarray(array), requires_grad)
 
-    method.__name__ = name
-    return method
+
+def raw_grad(grad):
+    """A grad slot's value as an array (or None / GradView), whether or not it was wrapped."""
+    return grad._data if type(grad) is Tensor else grad
 
 
 _ARITHMETIC = ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or", "xor", "lshift",
@@ -342,15 +161,10 @@ _ARITHMETIC = ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul
 _OPERATORS = (*(f"__{n}__" for n in _ARITHMETIC), *(f"__r{n}__" for n in _ARITHMETIC),
               *(f"__{n}__" for n in ("lt", "le", "gt", "ge", "eq", "ne")))
 _UNARY_OPERATORS = tuple(f"__{n}__" for n in ("neg", "pos", "abs", "invert"))
-for _name in _OPERATORS:
-    setattr(Parameter, _name, _binary(_name))
-for _name in _UNARY_OPERATORS:
-    setattr(Parameter, _name, _unary(_name))
-del _name
 
 jax.tree_util.register_pytree_node(
     Parameter,
-    lambda p: ((p.data,), p.requires_grad),
+    lambda p: ((p._data,), p.requires_grad),
     # Unflatten must accept any leaf (tracers, None, sentinels), so it bypasses __init__.
     lambda requires_grad, leaves: _rebuild(Parameter, leaves[0], requires_grad),
 )
@@ -358,7 +172,8 @@ jax.tree_util.register_pytree_node(
 
 def _rebuild(cls, data, requires_grad):
     param = object.__new__(cls)
-    param.data, param._requires_grad, param._grad = data, requires_grad, None
+    param._data, param._requires_grad, param._grad = data, requires_grad, None
+    param._base, param._version = None, 0
     return param
 
 
@@ -429,7 +244,7 @@ class _UninitializedMixin:
         raise ValueError(_UNINITIALIZED_MSG.format("a NumPy conversion"))
 
     def __getattr__(self, name: str):
-        if name.startswith("__") or name in ("data",):
+        if name.startswith("__") or name in ("data", "_data", "_base", "_grad", "_view_fn"):
             raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
         raise ValueError(_UNINITIALIZED_MSG.format(f"attribute '{name}'"))
 
@@ -444,13 +259,15 @@ class UninitializedParameter(_UninitializedMixin, Parameter):
     cls_to_become = Parameter
 
     def __init__(self, requires_grad: bool = True, device=None, dtype=None) -> None:
-        self.data = None
+        self._data = None
+        self._base = None
+        self._version = 0
         self._requires_grad = requires_grad
         self._grad = None
         self._init_placeholder(device, dtype)
 
     def materialize(self, shape, device=None, dtype=None) -> None:
-        self.data = self._materialized(shape, device, dtype)
+        self._data = self._materialized(shape, device, dtype)
         del self._target_device, self._target_dtype
         self.__class__ = self.cls_to_become
         _tracking.bump()

@@ -54,7 +54,8 @@ class Adadelta(Optimizer):
         fill_missing(self, foreach=None, maximize=False, differentiable=False, capturable=False)
 
     def _init_state(self, group: dict[str, Any], param) -> dict[str, Any]:
-        return {"step": zero_step(), "square_avg": jnp.zeros_like(param.data), "acc_delta": jnp.zeros_like(param.data)}
+        value = param._data
+        return {"step": zero_step(), "square_avg": jnp.zeros_like(value), "acc_delta": jnp.zeros_like(value)}
 
     @staticmethod
     def _update(hp: dict[str, Any], param: jax.Array, grad: jax.Array, state: dict[str, Any]):

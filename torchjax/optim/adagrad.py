@@ -63,7 +63,7 @@ class Adagrad(Optimizer):
 
     def _init_state(self, group: dict[str, Any], param) -> dict[str, Any]:
         return {"step": zero_step(),
-                "sum": jnp.full_like(param.data, self.defaults["initial_accumulator_value"])}
+                "sum": jnp.full_like(param._data, self.defaults["initial_accumulator_value"])}
 
     @staticmethod
     def _update(hp: dict[str, Any], param: jax.Array, grad: jax.Array, state: dict[str, Any]):

@@ -72,9 +72,9 @@ class Adam(Optimizer):
                      decoupled_weight_decay=False, fused=None)
 
     def _init_state(self, group: dict[str, Any], param) -> dict[str, Any]:
-        state = {"step": zero_step(), "exp_avg": jnp.zeros_like(param.data), "exp_avg_sq": jnp.zeros_like(param.data)}
+        state = {"step": zero_step(), "exp_avg": jnp.zeros_like(param._data), "exp_avg_sq": jnp.zeros_like(param._data)}
         if group["amsgrad"]:
-            state["max_exp_avg_sq"] = jnp.zeros_like(param.data)
+            state["max_exp_avg_sq"] = jnp.zeros_like(param._data)
         return state
 
     @staticmethod

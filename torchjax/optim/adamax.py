@@ -53,7 +53,7 @@ class Adamax(Optimizer):
         fill_missing(self, foreach=None, maximize=False, differentiable=False, capturable=False)
 
     def _init_state(self, group: dict[str, Any], param) -> dict[str, Any]:
-        return {"step": zero_step(), "exp_avg": jnp.zeros_like(param.data), "exp_inf": jnp.zeros_like(param.data)}
+        return {"step": zero_step(), "exp_avg": jnp.zeros_like(param._data), "exp_inf": jnp.zeros_like(param._data)}
 
     @staticmethod
     def _update(hp: dict[str, Any], param: jax.Array, grad: jax.Array, state: dict[str, Any]):

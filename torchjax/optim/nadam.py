@@ -67,8 +67,8 @@ class NAdam(Optimizer):
                      differentiable=False, decoupled_weight_decay=False)
 
     def _init_state(self, group: dict[str, Any], param) -> dict[str, Any]:
-        return {"step": zero_step(), "mu_product": jnp.ones((), jnp.float32), "exp_avg": jnp.zeros_like(param.data),
-                "exp_avg_sq": jnp.zeros_like(param.data)}
+        return {"step": zero_step(), "mu_product": jnp.ones((), jnp.float32), "exp_avg": jnp.zeros_like(param._data),
+                "exp_avg_sq": jnp.zeros_like(param._data)}
 
     @staticmethod
     def _update(hp: dict[str, Any], param: jax.Array, grad: jax.Array, state: dict[str, Any]):

@@ -28,8 +28,9 @@ import numpy as np
 
 from .. import _tracking
 from .._device import _typename
+from .._tensor import _place_like
 from ..autograd import enable_grad
-from ..nn.parameter import Parameter, _as_array, _place_like
+from ..nn.parameter import Parameter, _as_array
 from ..utils.hooks import RemovableHandle
 
 __all__ = ["Optimizer", "required", "nonzero"]
@@ -199,7 +200,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None  # written without being read: a compiled step then needs no old grads
                 elif p.grad is not None:
-                    p.grad = jnp.zeros_like(p.grad)
+                    p.grad = jnp.zeros_like(p.grad.jax())
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One optimization step over every parameter whose ``grad`` is not None.
@@ -225,10 +226,10 @@ class Optimizer:
                            if k not in ("params", "param_names") and not _is_dynamic(v))
             dynamic = {k: v for k, v in group.items() if k not in ("params", "param_names") and _is_dynamic(v)}
             new_params, new_states = _group_update(type(self)._update, static)(
-                dynamic, [p.data for p in params], [p.grad for p in params], [self.state[p] for p in params]
+                dynamic, [p._data for p in params], [p.grad.jax() for p in params], [self.state[p] for p in params]
             )
             for p, value, state in zip(params, new_params, new_states, strict=True):
-                p.data = value
+                p._rebind(value)
                 self.state[p].update(state)  # in place: the state dicts are slots of compiled steps
         for post_hook in self._optimizer_step_post_hooks.values():
             post_hook(self, (), {})
@@ -297,7 +298,7 @@ class Optimizer:
                 array = _as_array(np.asarray(value) if not isinstance(value, jax.Array) else value)
                 if key != "step" and jnp.issubdtype(param.dtype, jnp.floating):
                     array = array.astype(param.dtype)
-                return _place_like(array, param.data)
+                return _place_like(array, param._data)
             if isinstance(value, dict):
                 return {k: cast(param, v, k) for k, v in value.items()}
             if isinstance(value, list | tuple):

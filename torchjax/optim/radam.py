@@ -81,7 +81,7 @@ class RAdam(Optimizer):
                      capturable=False)
 
     def _init_state(self, group: dict[str, Any], param) -> dict[str, Any]:
-        return {"step": zero_step(), "exp_avg": jnp.zeros_like(param.data), "exp_avg_sq": jnp.zeros_like(param.data)}
+        return {"step": zero_step(), "exp_avg": jnp.zeros_like(param._data), "exp_avg_sq": jnp.zeros_like(param._data)}
 
     @staticmethod
     def _update(hp: dict[str, Any], param: jax.Array, grad: jax.Array, state: dict[str, Any]):

@@ -59,11 +59,11 @@ class RMSprop(Optimizer):
                      capturable=False)
 
     def _init_state(self, group: dict[str, Any], param) -> dict[str, Any]:
-        state = {"step": zero_step(), "square_avg": jnp.zeros_like(param.data)}
+        state = {"step": zero_step(), "square_avg": jnp.zeros_like(param._data)}
         if nonzero(group["momentum"]):
-            state["momentum_buffer"] = jnp.zeros_like(param.data)
+            state["momentum_buffer"] = jnp.zeros_like(param._data)
         if group["centered"]:
-            state["grad_avg"] = jnp.zeros_like(param.data)
+            state["grad_avg"] = jnp.zeros_like(param._data)
         return state
 
     @staticmethod

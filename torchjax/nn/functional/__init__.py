@@ -34,4 +34,12 @@ __all__ = ["linear", "bilinear", *_loss_all, *_distance_all, *_activation_all, *
            *_conv_all, *_pooling_all, *_attention_all, *_sparse_all, *_vision_all,
            *_padding_all, *_upsampling_all, *_sampling_all, *_matmul_all]
 
+# The public functions take and return Tensors: each goes through the dispatch point once. Their array
+# implementations (the submodules' functions) call one another directly, unwrapped.
+from ..._tensor import function as _function  # noqa: E402
 from .. import grad  # noqa: E402, F401 - torch.nn.functional.grad is torch.nn.grad (needs .conv loaded first)
+
+for _name in __all__:
+    if callable(globals()[_name]) and not isinstance(globals()[_name], type):
+        globals()[_name] = _function(globals()[_name])
+del _name

@@ -9,14 +9,13 @@ softmax-like reductions compute in float32 (torch's "opmath") and return the inp
 
 from __future__ import annotations
 
-import warnings
-
 import jax
 import jax.numpy as jnp
 from jax import lax
 
 from ... import _random
 from ..._ops import canonical_dim
+from ..._warnings import warn
 from ..parameter import _unwrap
 
 __all__ = [
@@ -239,9 +238,8 @@ def mish(input, inplace: bool = False) -> jax.Array:
 
 
 def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
-    warnings.warn(
-        f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X as an argument.",
-        stacklevel=stacklevel,
+    warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X as an argument."
     )
     return 0 if ndim in (0, 1, 3) else 1
 
@@ -282,7 +280,7 @@ def gumbel_softmax(logits, tau: float = 1, hard: bool = False, eps: float = 1e-1
     noise ``g`` from the torchjax generator. ``hard``: the one-hot argmax in the forward pass with
     the soft sample's gradient (straight-through)."""
     if eps != 1e-10:
-        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+        warn("`eps` parameter is deprecated and has no effect.")
     x = _unwrap(logits)
     gumbels = jax.random.gumbel(_random.next_key(generator), x.shape, _opmath(x.dtype)).astype(x.dtype)
     y_soft = _softmax_like(jax.nn.softmax, "softmax", (x + gumbels) / tau, dim, None)

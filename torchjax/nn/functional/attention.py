@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import functools
 import math
-import warnings
 
 import jax
 import jax.numpy as jnp
 
 from ... import _random
+from ..._warnings import warn
 from .. import attention as _attention_backends
 from ..parameter import _unwrap
 from .linear import linear
@@ -277,9 +277,8 @@ def _canonical_mask(mask, mask_name: str, other_type, other_name: str, target_ty
     if not _is_bool(mask) and not is_float:
         raise AssertionError(f"only bool and floating types of {mask_name} are supported")
     if check_other and other_type is not None and mask.dtype != other_type:
-        warnings.warn(
-            f"Support for mismatched {mask_name} and {other_name} is deprecated. Use same type for both instead.",
-            stacklevel=3,
+        warn(
+            f"Support for mismatched {mask_name} and {other_name} is deprecated. Use same type for both instead."
         )
     if not is_float:
         mask = jnp.where(mask, jnp.asarray(-jnp.inf, target_type), jnp.asarray(0, target_type))

@@ -7,12 +7,11 @@ torch's; the distributions are the same. ``inplace=`` is accepted for porting (a
 
 from __future__ import annotations
 
-import warnings
-
 import jax
 import jax.numpy as jnp
 
 from ... import _random
+from ..._warnings import warn
 from ..parameter import _unwrap
 
 __all__ = ["alpha_dropout", "dropout", "dropout1d", "dropout2d", "dropout3d", "feature_alpha_dropout"]
@@ -92,20 +91,18 @@ def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
     _check_p(p)
     x = _unwrap(input)
     if x.ndim not in (3, 4):
-        warnings.warn(
+        warn(
             f"dropout2d: Received a {x.ndim}-D input to dropout2d, which is deprecated and will result in an error "
             "in a future release. To retain the behavior and silence this warning, please use dropout instead. Note "
             "that dropout2d exists to provide channel-wise dropout on inputs with 2 spatial dimensions, a channel "
-            "dimension, and an optional batch dimension (i.e. 3D or 4D inputs).",
-            stacklevel=2,
+            "dimension, and an optional batch dimension (i.e. 3D or 4D inputs)."
         )
     if x.ndim == 3:
-        warnings.warn(
+        warn(
             "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior is "
             "desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior will "
             "change in a future release to interpret the input as one without a batch dimension, i.e. shape "
-            "(C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using dropout1d instead.",
-            stacklevel=2,
+            "(C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using dropout1d instead."
         )
     return _dropout(x, p, training, feature=True, alpha=False, generator=generator)
 
@@ -115,12 +112,11 @@ def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
     _check_p(p)
     x = _unwrap(input)
     if x.ndim not in (4, 5):
-        warnings.warn(
+        warn(
             f"dropout3d: Received a {x.ndim}-D input to dropout3d, which is deprecated and will result in an error "
             "in a future release. To retain the behavior and silence this warning, please use dropout instead. Note "
             "that dropout3d exists to provide channel-wise dropout on inputs with 3 spatial dimensions, a channel "
-            "dimension, and an optional batch dimension (i.e. 4D or 5D inputs).",
-            stacklevel=2,
+            "dimension, and an optional batch dimension (i.e. 4D or 5D inputs)."
         )
     batched = x.ndim == 5
     result = _dropout(x if batched else x[None], p, training, feature=True, alpha=False, generator=generator)

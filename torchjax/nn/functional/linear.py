@@ -27,8 +27,11 @@ def linear(input, weight, bias=None) -> jax.Array:
         )
     if x.dtype != w.dtype:
         raise RuntimeError(f"linear(): input and weight must have the same dtype, but got {x.dtype} and {w.dtype}")
+    b = None if bias is None else _unwrap(bias)
+    if b is not None and b.dtype != x.dtype:  # torch's addmm: no promotion of the bias either
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got {b.dtype} and {x.dtype}")
     y = lax.dot_general(x, w, (((x.ndim - 1,), (w.ndim - 1,)), ((), ())))
-    return y if bias is None else y + _unwrap(bias)
+    return y if b is None else y + b
 
 
 # torch's C++ dtype names (caffe2::TypeMeta), for bilinear's dtype message.

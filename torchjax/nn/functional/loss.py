@@ -16,7 +16,6 @@ Shared conventions:
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 
 import jax
@@ -24,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from ..._warnings import warn
 from .. import _reduction
 from ..parameter import _unwrap
 from .distance import _abs, _broadcast_shapes, _straight_through, pairwise_distance
@@ -68,11 +68,10 @@ def _relu(z: jax.Array) -> jax.Array:
 
 def _warn_if_broadcast(input: jax.Array, target: jax.Array) -> None:
     if input.shape != target.shape:
-        warnings.warn(
+        warn(
             f"Using a target size ({tuple(target.shape)}) that is different to the input size "
             f"({tuple(input.shape)}). This will likely lead to incorrect results due to broadcasting. "
-            "Please ensure they have the same size.",
-            stacklevel=4,  # the caller of l1_loss / mse_loss / ...
+            "Please ensure they have the same size."
         )
 
 
@@ -276,6 +275,12 @@ def _check_class_target(input: jax.Array, target: jax.Array, ignore_index: int, 
             raise out_of_range(f"index {value} is out of bounds for dimension 1 with size {classes}")
 
 
+def _check_weight_dtype(weight, dtype) -> None:
+    """Class weights of the index losses must have the input's dtype: torch's kernels do not promote."""
+    if weight is not None and jnp.dtype(_unwrap(weight).dtype) != jnp.dtype(dtype):
+        raise RuntimeError(f"expected scalar type {jnp.dtype(dtype)} but found {jnp.dtype(_unwrap(weight).dtype)}")
+
+
 def _class_weight(weight, classes: int, dtype) -> jax.Array | None:
     if weight is None:
         return None
@@ -304,7 +309,11 @@ def _logsumexp(x: jax.Array, axis: int) -> jax.Array:
 
 def _reduce_nll(losses: jax.Array, target_weight: jax.Array, reduction: str) -> jax.Array:
     if reduction == "mean":
-        return losses.sum() / target_weight.sum()  # torch's weighted mean: 0/0 = nan when everything is ignored
+        # torch's weighted mean: 0/0 = nan when everything is ignored, yet its backward writes nothing at
+        # the ignored targets (zero gradients), where autodiff of x/0 would give 0 * inf = nan.
+        total = target_weight.sum()
+        empty = total == 0
+        return jnp.where(empty, lax.stop_gradient(losses.sum() / total), losses.sum() / jnp.where(empty, 1, total))
     return _reduction.apply(losses, reduction)
 
 
@@ -318,6 +327,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     reduction = _reduction_of(size_average, reduce, reduction)
     logp, t = _unwrap(input), _unwrap(target)
     _check_class_target(logp, t, ignore_index, "nll_loss")
+    _check_weight_dtype(weight, logp.dtype)
     class_axis = 1 if logp.ndim >= 2 else 0
     w = _class_weight(weight, logp.shape[class_axis], logp.dtype)
     picked, _, target_weight = _pick(logp, t, w, ignore_index, class_axis)
@@ -346,6 +356,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
         raise RuntimeError("ignore_index is not supported for floating point target")
     if not probabilities:
         _check_class_target(x, t, ignore_index, "cross_entropy")
+        _check_weight_dtype(weight, x.dtype)
     out_dtype = x.dtype
     x = x.astype(jnp.float32) if x.dtype in _LOW_PRECISION else x
     class_axis = 1 if x.ndim >= 2 else 0
@@ -420,11 +431,10 @@ def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weig
                      and jnp.issubdtype(t.dtype, jnp.integer))
         if chunkable:
             return _linear_cross_entropy_chunked(x, w, t, b, weight, reduction, ignore_index, options)
-        warnings.warn(
+        warn(
             "linear_cross_entropy: ``options`` ignored; chunked path needs reduction in {'mean','sum','none'}, "
             f"label_smoothing == 0, an integer target, out_features == (). Got reduction={reduction!r}, "
-            f"label_smoothing={label_smoothing}, target.dtype={t.dtype}, out_features={out_features}.",
-            stacklevel=2,
+            f"label_smoothing={label_smoothing}, target.dtype={t.dtype}, out_features={out_features}."
         )
     flat_w = w.reshape(-1, in_features)
     flat_b = None if b is None else b.reshape(-1)
@@ -439,6 +449,7 @@ def _linear_cross_entropy_chunked(x, w, t, b, weight, reduction: str, ignore_ind
     rows = x.shape[0]
     _check_class_target(jax.ShapeDtypeStruct((rows, w.shape[0]), x.dtype), t, ignore_index, "linear_cross_entropy",
                         out_of_range=RuntimeError)  # torch's chunked kernel raises RuntimeError here
+    _check_weight_dtype(weight, x.dtype)
     chunk = options._batch_chunk_size(rows, x.shape[1], w.shape[0], x.dtype)
     class_weight = _class_weight(weight, w.shape[0], jnp.float32 if x.dtype in _LOW_PRECISION else x.dtype)
     padded = -(-rows // chunk) * chunk
@@ -487,6 +498,7 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
                            f"Input has shape {list(x.shape)}.")
     if weight is not None and _unwrap(weight).shape != (classes,):
         raise RuntimeError(f"inconsistent weight size, expected {classes} but got {list(_unwrap(weight).shape)}")
+    _check_weight_dtype(weight, x.dtype)
     if _concrete(y) and ((_host(y) < 0) | (_host(y) >= classes)).any():
         raise RuntimeError("target out of range")
     rows, labels = x.reshape(frames, classes), y.reshape(frames)
@@ -615,6 +627,19 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
 # --------------------------------------------------------------------------- distributions
 
 
+@jax.custom_jvp
+def _xlogx(y: jax.Array) -> jax.Array:
+    """torch's ``xlogy(y, y)``: 0 at 0, NaN where ``y`` is negative or NaN (bad targets show, not hide)."""
+    return jnp.where(y == 0, 0, y * jnp.log(y))
+
+
+@_xlogx.defjvp
+def _xlogx_jvp(primals, tangents):
+    # torch's xlogy backward, both arguments being y: xlogy(y != 0, y) + y / y, so NaN at 0 as well.
+    (y,), (dy,) = primals, tangents
+    return _xlogx(y), (jnp.log(y) + y / y) * dy
+
+
 def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean",
            log_target: bool = False) -> jax.Array:
     """Pointwise KL divergence ``y (log y - x)`` for log-probabilities ``x`` (``exp(y) (y - x)`` when
@@ -624,18 +649,17 @@ def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean
         reduction_name = _reduction.get_enum(_reduction.legacy_get_string(size_average, reduce))
     else:
         if reduction == "mean":
-            warnings.warn(
+            warn(
                 "reduction: 'mean' divides the total loss by both the batch size and the support size."
                 "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
-                "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
-                stacklevel=2,
+                "'mean' will be changed to behave the same as 'batchmean' in the next major release."
             )
         reduction_name = "sum" if reduction == "batchmean" else _reduction.get_enum(reduction)
     x, y = _unwrap(input), _unwrap(target)
     if log_target:
         loss = jnp.exp(y) * (y - x)
     else:
-        loss = jnp.where(y > 0, y * (jnp.log(y) - x), 0)
+        loss = _xlogx(y) - y * x
     reduced = _reduction.apply(loss, reduction_name)
     if reduction == "batchmean" and x.ndim != 0:
         reduced = reduced / x.shape[0]

@@ -34,6 +34,19 @@ def _opmath(dtype) -> jnp.dtype:
     return jnp.dtype(jnp.float32) if jnp.dtype(dtype) in _LOW_PRECISION else jnp.dtype(dtype)
 
 
+def _check_param_dtypes(x: jax.Array, *params) -> None:
+    """torch's (CPU) rule: the given parameters and statistics all have the input's dtype, or the input is
+    float16/bfloat16 and they are all float32 ("mixed dtype"); anything else raises RuntimeError."""
+    dtypes = {p.dtype for p in params if p is not None}
+    if not dtypes or dtypes == {x.dtype}:
+        return
+    if x.dtype in _LOW_PRECISION and dtypes == {jnp.dtype(jnp.float32)}:
+        return
+    found = next(d for d in dtypes if d != x.dtype)
+    raise RuntimeError(f"expected scalar type {x.dtype} but found {found} (mixed dtype: expect every parameter "
+                       f"to have the input's dtype, or float32 for a float16/bfloat16 input)")
+
+
 def _moments(x: jax.Array, axes: tuple[int, ...]) -> tuple[jax.Array, jax.Array]:
     """Mean and biased variance over ``axes`` (kept), two-pass for accuracy."""
     mean = jnp.mean(x, axis=axes, keepdims=True)
@@ -107,6 +120,7 @@ def _batch_norm(input, running_mean, running_var, weight=None, bias=None, traini
         _check_features(name, value, channels)
     _check_features("weight", weight, channels)
     _check_features("bias", bias, channels)
+    _check_param_dtypes(x, running_mean, running_var, weight, bias)
 
     acc = _opmath(x.dtype)
     xs = x.astype(acc)
@@ -155,6 +169,7 @@ def _instance_norm(input, running_mean=None, running_var=None, weight=None, bias
     for name, value in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
                         ("bias", bias)):
         _check_features(name, value, batch * channels, repeat=batch)
+    _check_param_dtypes(x, weight, bias)  # torch does not check the running statistics here
 
     acc = _opmath(x.dtype)
     xs = x.astype(acc)
@@ -215,6 +230,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-
         raise TypeError("layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not int")
     x, weight, bias = _unwrap(input), _unwrap(weight), _unwrap(bias)
     axes = _check_normalized(x, tuple(normalized_shape), weight, bias, rms=False)
+    _check_param_dtypes(x, weight, bias)
     acc = _opmath(x.dtype)
     xs = x.astype(acc)
     mean, var = _moments(xs, axes)
@@ -266,6 +282,7 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
                 f"Expected {name} to be a vector of size equal to the number of channels in input, but got "
                 f"{name} of shape {list(value.shape)} and input of shape {list(x.shape)}"
             )
+    _check_param_dtypes(x, weight, bias)
     acc = _opmath(x.dtype)
     grouped = x.astype(acc).reshape(batch, num_groups, -1)
     mean, var = _moments(grouped, (2,))

@@ -20,7 +20,6 @@ torch's exactly in the tested cases; float16 ones to a couple of ulps).
 
 from __future__ import annotations
 
-import warnings
 from functools import partial
 
 import jax
@@ -28,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from ..._warnings import warn
 from ..parameter import _unwrap
 from ._utils import scalar_type_name
 
@@ -117,7 +117,7 @@ def affine_grid(theta, size, align_corners=None) -> jax.Array:
     Output: ``(N, H, W, 2)`` or ``(N, D, H, W, 3)``, the ``(x, y[, z])`` of each output point.
     """
     if align_corners is None:
-        warnings.warn(_ALIGN_CORNERS_WARNING, stacklevel=2)
+        warn(_ALIGN_CORNERS_WARNING)
         align_corners = False
     t = _array(theta)
     if not jnp.issubdtype(t.dtype, jnp.floating):
@@ -138,10 +138,9 @@ def affine_grid(theta, size, align_corners=None) -> jax.Array:
             f"{size}."
         )
     if align_corners and min(spatial_size) == 1:
-        warnings.warn(
+        warn(
             "Since version 1.3.0, affine_grid behavior has changed for unit-size grids when align_corners=True. "
-            "This is not an intended use case of affine_grid. See the documentation of affine_grid for details.",
-            stacklevel=2,
+            "This is not an intended use case of affine_grid. See the documentation of affine_grid for details."
         )
     elif min(size) <= 0:
         raise ValueError(f"Expected non-zero, positive output size. Got {size}")
@@ -322,7 +321,7 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
             f"'{padding_mode}'"
         )
     if align_corners is None:
-        warnings.warn(_ALIGN_CORNERS_WARNING, stacklevel=2)
+        warn(_ALIGN_CORNERS_WARNING)
         align_corners = False
     align_corners = _check_bool(align_corners, "grid_sampler", 5)
     x, g = _array(input), _array(grid)

@@ -9,13 +9,14 @@ index ``>= num_embeddings`` gives a NaN row and a negative one counts from the e
 from __future__ import annotations
 
 import functools
-import warnings
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..parameter import Parameter, _unwrap
+from ..._tensor import Tensor, unwrap
+from ..._warnings import warn
+from ..parameter import _unwrap
 from ._utils import index_dtype
 
 __all__ = ["embedding", "embedding_bag", "one_hot"]
@@ -74,14 +75,15 @@ def _renormed(rows: jax.Array, max_norm: float, norm_type: float) -> jax.Array:
 
 
 def _renorm_stored(weight, idx: jax.Array, max_norm: float, norm_type: float) -> None:
-    """Renormalise the stored rows that ``idx`` references, as torch does in place; only for a
-    Parameter holding a concrete array (under tracing the update would leak a tracer)."""
-    if not isinstance(weight, Parameter) or not _concrete(weight.data, idx):
+    """Renormalise the stored rows that ``idx`` references in place, as torch does; only for a Tensor
+    holding a concrete array (under tracing the update would leak a tracer)."""
+    if not isinstance(weight, Tensor) or not _concrete(unwrap(weight), idx):
         return
-    referenced = jnp.zeros(weight.data.shape[0], bool).at[idx.reshape(-1)].set(True)
-    renormed = jnp.where(referenced[:, None], _renormed(weight.data, max_norm, norm_type), weight.data)
+    table = unwrap(weight)
+    referenced = jnp.zeros(table.shape[0], bool).at[idx.reshape(-1)].set(True)
+    renormed = jnp.where(referenced[:, None], _renormed(table, max_norm, norm_type), table)
     if _concrete(renormed):  # not when called inside a trace on concrete values
-        weight.data = renormed
+        weight._write(renormed, "embedding_renorm_")
 
 
 def _lookup(weight: jax.Array, idx: jax.Array, keep: jax.Array | None, max_norm: float | None, norm_type: float,
@@ -110,9 +112,9 @@ def embedding(input, weight, padding_idx: int | None = None, max_norm: float | N
         weight: ``(num_embeddings, embedding_dim)``.
         padding_idx: that row gets no gradient (its value is returned as stored).
         max_norm: rows referenced by ``input`` whose ``norm_type``-norm exceeds it are scaled to
-            norm ``max_norm``. As in torch the stored rows change too when ``weight`` is a
-            Parameter and the call is eager; under tracing only the output is renormalised (the
-            Parameter cannot be rebound to a traced value). The renormalisation is not differentiated.
+            norm ``max_norm``. As in torch the stored rows change too (in place) when ``weight`` is a
+            Tensor and the call is eager; under tracing only the output is renormalised. The
+            renormalisation is not differentiated.
         scale_grad_by_freq: divide each row's gradient by how often its index occurs in ``input``.
         sparse: accepted for porting; gradients are dense arrays.
     """
@@ -128,6 +130,9 @@ def embedding(input, weight, padding_idx: int | None = None, max_norm: float | N
         _renorm_stored(weight, idx, max_norm, norm_type)
     return _embedding(w, idx, padding_idx=padding_idx, max_norm=max_norm, norm_type=norm_type,
                       scale_grad_by_freq=bool(scale_grad_by_freq))
+
+
+embedding.tensor_args = ("weight",)  # renormalised in place (max_norm)
 
 
 @functools.partial(jax.jit, static_argnames=("padding_idx", "max_norm", "norm_type", "scale_grad_by_freq"))
@@ -192,10 +197,9 @@ def embedding_bag(input, weight, offsets=None, max_norm: float | None = None, no
     """
     weight_array, input_array = jnp.asarray(_unwrap(weight)), jnp.asarray(_unwrap(input))
     if weight_array.dtype in _INDEX_DTYPES and jnp.issubdtype(input_array.dtype, jnp.floating):
-        warnings.warn(
+        warn(
             "Argument order of nn.functional.embedding_bag was changed. Usage `embedding_bag(weight, input, ...)` "
-            "is deprecated, and should now be `embedding_bag(input, weight, ...)`.",
-            stacklevel=2,
+            "is deprecated, and should now be `embedding_bag(input, weight, ...)`."
         )
         weight, input = input, weight
         weight_array, input_array = input_array, weight_array
@@ -249,6 +253,9 @@ def embedding_bag(input, weight, offsets=None, max_norm: float | None = None, no
             f"padding_idx must be within the number of embeddings, {-num_embeddings} through {num_embeddings - 1}, "
             f"but got {padding_idx}"
         )
+    if psw is not None and psw.dtype != weight_array.dtype:  # torch's kernel does not promote them
+        raise RuntimeError(f"Expected tensor for argument #1 'weight' to have the same type as tensor for argument "
+                           f"#1 'per_sample_weights'; but type {weight_array.dtype} does not equal {psw.dtype}")
 
     if idx.ndim == 1:
         offsets = jnp.asarray(_unwrap(offsets))
@@ -313,6 +320,9 @@ def _reduce_segments(rows: jax.Array, bag: jax.Array, num_bags: int, keep, psw, 
     if mode == "sum":
         return total
     return total / jnp.maximum(count, 1)
+
+
+embedding_bag.tensor_args = ("weight",)
 
 
 def one_hot(tensor, num_classes: int = -1) -> jax.Array:

@@ -21,11 +21,12 @@ import numpy as np
 from jax.custom_derivatives import SymbolicZero
 
 from ... import _random
+from ..._tensor import Tensor, unwrap
 from ..parameter import Parameter
 
 
 def _is_array(value: Any) -> bool:
-    return isinstance(value, jax.Array | Parameter)
+    return isinstance(value, jax.Array | Tensor)
 
 
 def _zero_cotangent(value) -> jax.Array:
@@ -60,8 +61,9 @@ def call_with_backward_hooks(
         if _is_array(a):
             top_level[start] = i
         start += len(jax.tree_util.tree_leaves(a, is_leaf=lambda x: isinstance(x, Parameter)))
-    inputs = [arg_leaves[i].data if isinstance(arg_leaves[i], Parameter) else arg_leaves[i] for i in array_positions]
-    state = ([p.data for p in layout.params], [d[k] for d, k in layout.buffers], [g._key for g in layout.generators])
+    inputs = [unwrap(arg_leaves[i]) for i in array_positions]
+    state = ([p._data for p in layout.params], [unwrap(d[k]) for d, k in layout.buffers],
+             [g._key for g in layout.generators])
     input_slot = [top_level.get(i) for i in array_positions]
     out_tree_box: list = []
     static_box: list = []
@@ -69,11 +71,12 @@ def call_with_backward_hooks(
     def pure(inputs, state):
         data, buffers, keys = state
         saved = layout.read()
+        saved_buffers = [d[k] for d, k in layout.buffers]
         try:
             for p, value in zip(layout.params, data, strict=True):
-                p.data = value
+                p._data = value
             for (d, k), value in zip(layout.buffers, buffers, strict=True):
-                d[k] = value
+                d[k]._rebind(value)
             for g, value in zip(layout.generators, keys, strict=True):
                 g._key = value
             leaves = list(arg_leaves)
@@ -81,12 +84,14 @@ def call_with_backward_hooks(
                 leaves[i] = value
             call_args, call_kwargs = jax.tree_util.tree_unflatten(arg_tree, leaves)
             out = run(call_args, call_kwargs)
-            new_state = ([d[k] for d, k in layout.buffers], [g._key for g in layout.generators])
+            new_state = ([unwrap(d[k]) for d, k in layout.buffers], [g._key for g in layout.generators])
         finally:
+            for (d, k), buf in zip(layout.buffers, saved_buffers, strict=True):
+                d[k] = buf
             layout.write(saved)
         out_leaves, out_tree = jax.tree_util.tree_flatten(out, is_leaf=lambda x: isinstance(x, Parameter))
         out_tree_box[:] = [out_tree]
-        return [leaf.data if isinstance(leaf, Parameter) else leaf for leaf in out_leaves], new_state
+        return [unwrap(leaf) for leaf in out_leaves], new_state
 
     @jax.custom_vjp
     def hooked(inputs, state):
@@ -179,7 +184,7 @@ def call_with_backward_hooks(
     hooked.defvjp(fwd, bwd, symbolic_zeros=True)
     out_leaves, (new_buffers, new_keys) = hooked(inputs, state)
     for (d, k), value in zip(layout.buffers, new_buffers, strict=True):
-        d[k] = value
+        d[k]._rebind(value)
     for g, value in zip(layout.generators, new_keys, strict=True):
         g._key = value
     return jax.tree_util.tree_unflatten(out_tree_box[0], out_leaves)

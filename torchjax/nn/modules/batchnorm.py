@@ -1,6 +1,6 @@
 """Batch normalization: ``BatchNorm1d/2d/3d``, their lazy forms, and ``SyncBatchNorm``.
 
-Running statistics are buffers (plain arrays); a training forward rebinds them, which
+Running statistics are buffers (Tensors); a training forward updates them in place, as torch, which
 ``torchjax.compile`` / ``torchjax.backward`` / ``torchjax.func`` carry out of the trace and write back.
 """
 
@@ -15,7 +15,7 @@ from ... import _ops
 from .. import init
 from ..functional import normalization as FN
 from ..functional._utils import index_dtype
-from ..parameter import Parameter, UninitializedBuffer, UninitializedParameter, _place_like
+from ..parameter import Parameter, UninitializedBuffer, UninitializedParameter
 from .lazy import LazyModuleMixin
 from .module import Module
 
@@ -26,10 +26,6 @@ __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LazyBatchNorm1d", "Lazy
 def _step_counter(device) -> jax.Array:
     """``num_batches_tracked``: torch's int64 scalar, int32 unless ``jax_enable_x64`` is on."""
     return _ops.empty((), dtype=index_dtype(), device=device)
-
-
-def _filled(like: jax.Array, value) -> jax.Array:
-    return _place_like(jnp.full_like(like, value), like)
 
 
 class _NormBase(Module):
@@ -83,10 +79,11 @@ class _NormBase(Module):
         self.reset_parameters()
 
     def reset_running_stats(self) -> None:
+        # In place, as torch: rebinding would re-register the buffers (registration hooks fire again).
         if self.track_running_stats:
-            self.running_mean = _filled(self.running_mean, 0)
-            self.running_var = _filled(self.running_var, 1)
-            self.num_batches_tracked = _filled(self.num_batches_tracked, 0)
+            self.running_mean.zero_()
+            self.running_var.fill_(1)
+            self.num_batches_tracked.zero_()
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
@@ -142,7 +139,7 @@ class _BatchNorm(_NormBase):
         self._check_input_dim(input)
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked = self.num_batches_tracked + 1
+            self.num_batches_tracked.add_(1)  # in place, as torch (no buffer registration hooks per step)
             if self.momentum is None:  # cumulative moving average
                 momentum = 1.0 / self.num_batches_tracked
         # Batch statistics in training, and in eval when there are no running statistics.
@@ -153,10 +150,12 @@ class _BatchNorm(_NormBase):
             input, self.running_mean if use_buffers else None, self.running_var if use_buffers else None,
             self.weight, self.bias, bn_training, momentum, self.eps,
         )
+        if 0 in jnp.shape(input):  # torch's kernel leaves the statistics alone on an empty batch
+            return output
         if running_mean is not None:
-            self.running_mean = running_mean
+            self.running_mean.copy_(running_mean)
         if running_var is not None:
-            self.running_var = running_var
+            self.running_var.copy_(running_var)
         return output
 
 

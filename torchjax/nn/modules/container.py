@@ -19,7 +19,7 @@ import jax
 import numpy as np
 
 from ..._device import from_jax_device
-from ..parameter import Buffer, Parameter, is_lazy
+from ..parameter import Buffer, Parameter, _unwrap, is_lazy
 from .module import Module
 
 if TYPE_CHECKING:  # typing.Self is Python >= 3.11; annotations are never evaluated at runtime here
@@ -64,7 +64,7 @@ def _is_array(value: Any) -> bool:
 
 def _gpu_device(value: Any) -> str | None:
     """torch's device string (``cuda:0``) of an array on a GPU, None elsewhere."""
-    data = value.data if isinstance(value, Parameter) else value
+    data = _unwrap(value)
     if isinstance(data, np.ndarray):
         return None
     device = min(data.devices(), key=lambda d: d.id)

@@ -44,10 +44,10 @@ class _InstanceNorm(_NormBase):
             self.training or not self.track_running_stats, self.momentum if self.momentum is not None else 0.0,
             self.eps,
         )
-        if running_mean is not None:
-            self.running_mean = running_mean
+        if running_mean is not None:  # in place, as torch (no buffer registration hooks per step)
+            self.running_mean.copy_(running_mean)
         if running_var is not None:
-            self.running_var = running_var
+            self.running_var.copy_(running_var)
         return output
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,

@@ -15,6 +15,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from ... import _tracking
+from ..._tensor import Tensor, _new, unwrap
 from ..parameter import UninitializedBuffer, is_lazy
 
 __all__ = ["LazyModuleMixin"]
@@ -26,7 +28,7 @@ class LazyModuleMixin:
     Put it first among the bases (``class LazyLinear(LazyModuleMixin, Linear)``) and implement
     ``initialize_parameters(*args, **kwargs)``: materialize every placeholder (parameters in place
     with ``param.materialize(shape)``; buffers with ``self._materialize_buffer(name, shape)``, which
-    rebinds them since JAX arrays cannot change class), then reset them.
+    replaces the placeholder without re-registering it), then reset them.
 
     Attributes:
         cls_to_become: the class the module turns into once initialized (None: keep the class).
@@ -43,7 +45,7 @@ class LazyModuleMixin:
         # Placeholders are saved as themselves (they have no array to save).
         for name, param in self._parameters.items():
             if param is not None:
-                destination[prefix + name] = param if is_lazy(param) or keep_vars else param.data
+                destination[prefix + name] = param if is_lazy(param) or keep_vars else param._data
         for name, buf in self._buffers.items():
             if buf is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = buf
@@ -62,9 +64,10 @@ class LazyModuleMixin:
 
     def _materialize_buffer(self, name: str, shape: tuple[int, ...]) -> None:
         """Replace the placeholder buffer ``name`` by an array of ``shape`` (zeros), keeping persistence."""
-        persistent = name not in self._non_persistent_buffers_set
-        # register_buffer, not a plain rebind: the set of state arrays changes, so caches must see it.
-        self.register_buffer(name, self._buffers[name].materialize(shape), persistent)
+        # Not register_buffer: torch materializes in place, so registration hooks do not fire again. The set
+        # of state arrays changes all the same, so caches must see it.
+        self._buffers[name] = _new(Tensor, unwrap(self._buffers[name].materialize(shape)))
+        _tracking.bump()
 
     def initialize_parameters(self, *args: Any, **kwargs: Any) -> None:
         """Materialize the placeholders from the first input; lazy modules override it."""

@@ -33,8 +33,9 @@ from ..._device import (
 from ..._device import (
     device as _torch_device,
 )
+from ..._tensor import Tensor, _new, _place_like, unwrap, wrap
 from ...utils.hooks import RemovableHandle
-from ..parameter import Buffer, Parameter, UninitializedBuffer, _place_like, is_lazy
+from ..parameter import Buffer, Parameter, UninitializedBuffer, is_lazy
 
 __all__ = [
     "Module",
@@ -198,12 +199,17 @@ def _forward_unimplemented(self, *input: Any) -> None:
 
 
 def _is_buffer_value(value) -> bool:
-    return isinstance(value, jax.Array | np.ndarray | UninitializedBuffer)
+    return isinstance(value, Tensor | jax.Array | np.ndarray | UninitializedBuffer)
 
 
 def _as_state_array(value):
-    """Buffers are stored as jax arrays; NumPy arrays are converted on registration."""
-    return jnp.asarray(value) if isinstance(value, np.ndarray) else value
+    """Buffers are stored as Tensors (the object itself when given one, as torch does); jax and
+    NumPy arrays are wrapped on registration."""
+    if isinstance(value, np.ndarray):
+        return _new(Tensor, jnp.asarray(value))
+    if isinstance(value, jax.Array):
+        return _new(Tensor, value)
+    return value
 
 
 def _checkpoint_array(value) -> jax.Array:
@@ -214,8 +220,8 @@ def _checkpoint_array(value) -> jax.Array:
     which the source could later change in place, and sharing another model's array would let a
     donating compiled step of one model invalidate the other.
     """
-    if isinstance(value, Parameter):
-        value = value.data
+    if isinstance(value, Tensor):
+        value = unwrap(value)
     if not isinstance(value, jax.Array | np.ndarray) and hasattr(value, "__dlpack__"):
         try:
             value = jnp.from_dlpack(value)
@@ -227,7 +233,7 @@ def _checkpoint_array(value) -> jax.Array:
 
 
 def _is_tensor_like(value) -> bool:
-    return isinstance(value, jax.Array | np.ndarray | Parameter) or hasattr(value, "__array__") or hasattr(
+    return isinstance(value, jax.Array | np.ndarray | Tensor) or hasattr(value, "__array__") or hasattr(
         value, "__dlpack__"
     )
 
@@ -307,12 +313,15 @@ class Module:
         elif hasattr(self, name) and name not in self._buffers:
             raise KeyError(f"attribute '{name}' already exists")
         if isinstance(tensor, Parameter):
-            tensor = tensor.data
+            tensor = _new(Tensor, tensor._data)
         if tensor is not None and not _is_buffer_value(tensor):
             raise TypeError(
                 f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
                 "(jax.Array, numpy array or None required)"
             )
+        if isinstance(tensor, jax.Array):
+            # The same array registered twice is one buffer object, as the same tensor is in torch.
+            tensor = next((b for b in self._buffers.values() if isinstance(b, Tensor) and b._data is tensor), tensor)
         tensor = _as_state_array(tensor)
         for hook in _global_buffer_registration_hooks.values():
             output = hook(self, name, tensor)
@@ -449,12 +458,12 @@ class Module:
         for param in self._parameters.values():
             if param is None or is_lazy(param):
                 continue
-            param.data = fn(param.data)
+            param._rebind(fn(unwrap(param)))
             if param.grad is not None:
-                param.grad = fn(param.grad)
-        for key, buf in self._buffers.items():
+                param.grad = _new(Tensor, fn(unwrap(param.grad)))
+        for buf in self._buffers.values():
             if buf is not None and not is_lazy(buf):
-                self._buffers[key] = fn(buf)
+                buf._rebind(fn(unwrap(buf)))
         return self
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
@@ -626,6 +635,12 @@ class Module:
         return full, legacy
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # jax/NumPy array inputs become Tensors (torch-style forwards call Tensor methods on them);
+        # array outputs become Tensors. That is all the Module layer adds to the dispatch point.
+        for a in args:
+            if type(a) is not Tensor and isinstance(a, jax.Array | np.ndarray):
+                args = tuple(_as_state_array(v) if isinstance(v, jax.Array | np.ndarray) else v for v in args)
+                break
         # Fast path: with no hook of any kind, calling a module is calling its forward.
         if (
             self._forward_hooks
@@ -637,8 +652,12 @@ class Module:
             or _global_backward_hooks
             or _global_backward_pre_hooks
         ):
-            return self._call_impl(*args, **kwargs)
-        return self.forward(*args, **kwargs)
+            out = self._call_impl(*args, **kwargs)
+        else:
+            out = self.forward(*args, **kwargs)
+        if isinstance(out, Tensor) or out is None:
+            return out
+        return _new(Tensor, out) if isinstance(out, jax.Array) else wrap(out)
 
     def _call_impl(self, *args: Any, **kwargs: Any) -> Any:
         result = None
@@ -804,7 +823,7 @@ class Module:
                     ):
                         if _tracking.buffer_writes is not None:
                             _tracking.buffer_writes.append((buffers, name, buffers[name]))
-                        buffers[name] = value  # the per-step path (running statistics): a plain rebind
+                        buffers[name] = _as_state_array(value)  # the per-step path (running statistics)
                     else:
                         self.register_buffer(name, value, persistent)
                 else:
@@ -855,10 +874,10 @@ class Module:
     def _save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) -> None:
         for name, param in self._parameters.items():
             if param is not None:
-                destination[prefix + name] = param if keep_vars else param.data
+                destination[prefix + name] = param if keep_vars else param.detach()
         for name, buf in self._buffers.items():
             if buf is not None and name not in self._non_persistent_buffers_set:
-                destination[prefix + name] = buf
+                destination[prefix + name] = buf if keep_vars or is_lazy(buf) else buf.detach()
         if getattr(self.__class__, "get_extra_state", Module.get_extra_state) is not Module.get_extra_state:
             destination[prefix + _EXTRA_STATE_KEY_SUFFIX] = self.get_extra_state()
 
@@ -971,9 +990,9 @@ class Module:
                     else:
                         param.copy_(value)
                 elif assign:
-                    self._buffers[name] = value
+                    self._buffers[name] = _new(Tensor, value)
                 else:
-                    self._buffers[name] = _place_like(jnp.asarray(value, dtype=param.dtype), param)
+                    param._rebind(_place_like(jnp.asarray(value, dtype=param.dtype), unwrap(param)))
             except Exception as ex:
                 error_msgs.append(
                     f'While copying the parameter named "{key}", whose dimensions in the model are '
@@ -1241,7 +1260,7 @@ def _parse_to(*args, **kwargs):
             continue
         if isinstance(arg, jax.Array | Parameter):
             dtype = arg.dtype
-            sharding = (arg.data if isinstance(arg, Parameter) else arg).sharding
+            sharding = unwrap(arg).sharding
             placement = next(iter(sharding.device_set)) if len(sharding.device_set) == 1 else sharding
         elif isinstance(arg, jax.sharding.Sharding | jax.Device):
             placement = arg
@@ -1265,7 +1284,9 @@ class _StateSnapshot:
             extra = None
             if getattr(module.__class__, "get_extra_state", Module.get_extra_state) is not Module.get_extra_state:
                 extra = (copy.deepcopy(module.get_extra_state()),)
-            params = [(p, p.__class__, dict(p.__dict__)) for p in module._parameters.values() if p is not None]
+            params = [(p, p.__class__, dict(p.__dict__)) for p in
+                      itertools.chain(module._parameters.values(), module._buffers.values())
+                      if isinstance(p, Tensor)]
             self.entries.append(
                 (
                     module,

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from ... import _ops
+from ..._tensor import unwrap
 from .. import functional as F
 from .. import init
 from ..functional import normalization as FN
@@ -75,7 +76,7 @@ class CrossMapLRN2d(Module):
     def forward(self, input: jax.Array) -> jax.Array:
         if jnp.ndim(input) != 4:
             raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {jnp.ndim(input)}D instead.")
-        return FN._cross_map_lrn2d(input, self.size, self.alpha, self.beta, self.k)
+        return FN._cross_map_lrn2d(unwrap(input), self.size, self.alpha, self.beta, self.k)
 
     def extra_repr(self) -> str:
         return "{size}, alpha={alpha}, beta={beta}, k={k}".format(**self.__dict__)

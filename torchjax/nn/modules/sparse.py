@@ -40,7 +40,7 @@ class _EmbeddingTable(Module):
 
     def _fill_padding_idx_with_zero(self) -> None:
         if self.padding_idx is not None:
-            self.weight.data = self.weight.data.at[self.padding_idx].set(0)
+            self.weight._data = self.weight._data.at[self.padding_idx].set(0)
 
 
 class Embedding(_EmbeddingTable):

@@ -17,6 +17,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from ..._tensor import unwrap
 from ..parameter import Parameter
 
 __all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm"]
@@ -54,7 +55,7 @@ def get_total_norm(tensors: _ArrayOrArrays, norm_type: float = 2.0, error_if_non
 
     Returns a 0-d array (``0.0`` for no tensors).
     """
-    tensors = [t.data if isinstance(t, Parameter) else t for t in _as_list(tensors)]
+    tensors = [unwrap(t) for t in _as_list(tensors)]
     norm_type = float(norm_type)
     if not tensors:
         return jnp.asarray(0.0, jnp.float32)
@@ -87,7 +88,7 @@ def clip_grads_with_norm_(parameters: _ArrayOrArrays, max_norm: float, total_nor
         return
     clip_coef = jnp.minimum(_number(max_norm) / (total_norm + 1e-6), 1.0)
     for p in params:
-        p.grad = (p.grad * clip_coef).astype(p.grad.dtype)
+        p.grad = (p.grad.jax() * unwrap(clip_coef)).astype(p.grad.dtype)
 
 
 def clip_grad_norm_(parameters: _ArrayOrArrays, max_norm: float, norm_type: float = 2.0,
@@ -110,7 +111,7 @@ def clip_grad_norm_(parameters: _ArrayOrArrays, max_norm: float, norm_type: floa
         if not parameters:
             warnings.warn("`parameters` is an empty generator, no gradient clipping will occur.", stacklevel=2)
     parameters = _as_list(parameters)
-    total_norm = get_total_norm([p.grad for p in parameters if p.grad is not None], norm_type, error_if_nonfinite,
+    total_norm = get_total_norm([p.grad.jax() for p in parameters if p.grad is not None], norm_type, error_if_nonfinite,
                                 foreach)
     clip_grads_with_norm_(parameters, max_norm, total_norm, foreach)
     return total_norm
@@ -135,4 +136,4 @@ def clip_grad_value_(parameters: _ArrayOrArrays, clip_value: float, foreach: boo
     clip_value = _number(clip_value)
     for p in _as_list(parameters):
         if p.grad is not None:
-            p.grad = jnp.clip(p.grad, -clip_value, clip_value).astype(p.grad.dtype)
+            p.grad = jnp.clip(p.grad.jax(), -clip_value, clip_value).astype(p.grad.dtype)

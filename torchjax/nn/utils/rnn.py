@@ -48,7 +48,7 @@ class PackedSequence_(NamedTuple):
 
 
 def _is_traced(value: Any) -> bool:
-    if isinstance(value, jax.core.Tracer):
+    if isinstance(_unwrap(value), jax.core.Tracer):
         return True
     if isinstance(value, list | tuple):
         return any(_is_traced(v) for v in value)
@@ -297,7 +297,7 @@ def _lengths_of(sequence: PackedSequence) -> np.ndarray | jax.Array:
     sizes = np.asarray(sequence.batch_sizes, np.int64)
     batch = int(sizes[0]) if sizes.size else 0
     lengths = (np.arange(batch)[None, :] < sizes[:, None]).sum(0).astype(np.int64)
-    unsorted = sequence.unsorted_indices
+    unsorted = _unwrap(sequence.unsorted_indices)
     if unsorted is None:
         return lengths
     if _is_traced(unsorted):
