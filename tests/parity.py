@@ -213,3 +213,96 @@ def check_call_parity(theirs: torch.nn.Module, ours: tnn.Module, args: tuple, kw
     check(grads, call(ours, *values))  # the plain eager call (after the gradient, which warmed its ops)
     if compiled:
         check(*torchjax.compile(grad)(ours, *values))
+
+
+# --- op parity (tests/tensor): ``fn(lib, *tensors)`` run with lib=torch and lib=torchjax ------------------------
+_X64_NAMES = {"int64": "int32", "float64": "float32", "complex128": "complex64", "uint64": "uint32"}
+
+
+def dtype_name(dtype) -> str:
+    """A dtype's name modulo JAX's 32-bit mode (torch's int64 is int32 here)."""
+    name = str(dtype).split(".")[-1]
+    return _X64_NAMES.get(name, name)
+
+
+def _as_compared(t) -> np.ndarray:
+    if isinstance(t, torch.Tensor):
+        t = t.detach().resolve_conj()
+        return (t.float() if t.dtype == torch.bfloat16 else t).numpy()
+    data = t.jax()
+    return np.asarray(data.astype(jnp.float32) if data.dtype == jnp.bfloat16 else data)
+
+
+def assert_same_result(ours, theirs, tol: float = 1e-5) -> None:
+    """Same structure (tuple, list, named tuple), tensors with the same dtype (modulo x64), shape and values,
+    other results equal."""
+    if isinstance(theirs, tuple | list):
+        assert isinstance(ours, tuple | list) and len(ours) == len(theirs), (type(ours), ours, theirs)
+        if hasattr(theirs, "_fields") or hasattr(theirs, "n_fields"):
+            assert type(ours).__name__ == type(theirs).__name__, (type(ours), type(theirs))
+        for o, t in zip(ours, theirs, strict=True):
+            assert_same_result(o, t, tol)
+        return
+    if not isinstance(theirs, torch.Tensor):
+        assert type(ours) is type(theirs), (type(ours), type(theirs), ours, theirs)
+        if isinstance(theirs, float):
+            np.testing.assert_allclose(ours, theirs, rtol=tol, atol=tol)
+        else:
+            assert ours == theirs, (ours, theirs)
+        return
+    assert isinstance(ours, torchjax.Tensor), type(ours)
+    assert dtype_name(ours.dtype) == dtype_name(theirs.dtype), f"dtype {ours.dtype} != torch's {theirs.dtype}"
+    a, b = _as_compared(ours), _as_compared(theirs)
+    assert a.shape == b.shape, f"shape {a.shape} != torch's {b.shape}"
+    tol = {"float16": max(tol, 2e-3), "bfloat16": max(tol, 1.6e-2)}.get(dtype_name(theirs.dtype), tol)
+    np.testing.assert_allclose(a, b, rtol=tol, atol=tol, equal_nan=True)
+
+
+def as_lib_tensor(lib, value):
+    """A NumPy array as a tensor of ``lib`` (torch or torchjax); anything else unchanged."""
+    return lib.tensor(value) if isinstance(value, np.ndarray) else value
+
+
+def check_op(fn, *args, compiled: bool = False, eager: bool = True, tol: float = 1e-5) -> None:
+    """``fn(torch, *args)`` against ``fn(torchjax, *args)`` (NumPy arrays in ``args`` become each library's
+    tensors): where torch raises, torchjax must raise the same exception type (eagerly); otherwise the results
+    match, eagerly and, with ``compiled``, inside one ``torchjax.compile`` program (the tensors as its arguments).
+    ``eager=False`` checks a result in the compiled program only (one XLA compilation instead of one per
+    primitive: for thin aliases of functions whose eager path is tested elsewhere)."""
+    def call(lib):
+        return fn(lib, *(as_lib_tensor(lib, a) for a in args))
+
+    try:
+        theirs = call(torch)
+    except Exception:  # noqa: BLE001 - then ours must raise the same type
+        raises_same(lambda: call(torch), lambda: call(torchjax))
+        return
+    if eager:
+        assert_same_result(call(torchjax), theirs, tol)
+    if compiled or not eager:
+        positions = [i for i, a in enumerate(args) if isinstance(a, np.ndarray)]
+
+        def run(*tensors):
+            values = list(args)
+            for i, t in zip(positions, tensors, strict=True):
+                values[i] = t
+            return fn(torchjax, *values)
+
+        assert_same_result(torchjax.compile(run)(*(torchjax.tensor(args[i]) for i in positions)), theirs, tol)
+
+
+def check_op_gradients(cases, *, rtol: float = 2e-4, atol: float = 2e-5) -> None:
+    """Gradients of ``sum(fn(lib, *tensors))`` for each ``(label, fn, float32 arrays)``: torch's autograd against
+    ``jax.grad`` of torchjax's, all cases in one jitted program."""
+    import jax
+
+    def ours(inputs):
+        return [jax.grad(lambda values, fn=fn: jnp.sum(fn(torchjax, *(torchjax.as_tensor(v) for v in values)).jax()))(
+            arrays) for (_, fn, _), arrays in zip(cases, inputs, strict=True)]
+
+    for (label, fn, arrays), grads in zip(cases, jax.jit(ours)([c[2] for c in cases]), strict=True):
+        tensors = [torch.tensor(a, requires_grad=True) for a in arrays]
+        fn(torch, *tensors).sum().backward()
+        for got, t in zip(grads, tensors, strict=True):
+            expected = np.zeros(t.shape, np.float32) if t.grad is None else t.grad.numpy(force=True)
+            np.testing.assert_allclose(np.asarray(got), expected, rtol=rtol, atol=atol, err_msg=label)

@@ -167,14 +167,14 @@ def test_randomness_advances_and_reproduces():
     assert not np.array_equal(first, second)
     torchjax.manual_seed(3)
     np.testing.assert_array_equal(np.asarray(step(model, x)), first)
-    assert not isinstance(torchjax.default_generator.get_state(), jax.core.Tracer)
+    assert not isinstance(torchjax.default_generator.get_state().jax(), jax.core.Tracer)
     gen = torchjax.Generator().manual_seed(5)
     draw = torchjax.compile(lambda g: jax.random.uniform(g.next_key(), (3,)))
     a, b = np.asarray(draw(gen)), np.asarray(draw(gen))
     assert not np.array_equal(a, b)
     with pytest.raises(RuntimeError, match="does not thread its state"):
         jax.jit(lambda v: v + jax.random.normal(_random.next_key(), v.shape))(x)
-    assert not isinstance(torchjax.default_generator.get_state(), jax.core.Tracer)
+    assert not isinstance(torchjax.default_generator.get_state().jax(), jax.core.Tracer)
 
 
 def test_compile_module_runs_forward_with_live_state_and_hooks():
@@ -332,9 +332,9 @@ def test_a_step_on_a_device_mesh_leaves_the_default_generator_usable_elsewhere()
     mesh = jax.sharding.Mesh(np.array(jax.devices("cpu")[:8]), ("b",))
     batch = jax.device_put(jnp.ones((8, 3)), jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("b")))
     sharded_model, model = tnn.Linear(3, 3), tnn.Linear(3, 3)
-    key_before = torchjax.default_generator.get_state()
+    key_before = torchjax.default_generator.get_state().jax()
     torchjax.compile(lambda m, x: m(x).sum())(sharded_model, batch)  # draws nothing
-    assert torchjax.default_generator.get_state() is key_before
+    assert torchjax.default_generator.get_state().jax() is key_before
     step = torchjax.compile(lambda m, x: tnn.functional.dropout(m(x), 0.5).sum())
     assert step(model, jnp.ones((2, 3))).shape == ()  # a single-device program that draws
     step(sharded_model, batch)  # drawing on the mesh leaves the key replicated on the mesh
@@ -459,3 +459,71 @@ def test_a_first_call_with_grads_already_set_compiles_one_program():
     assert program.jitted._cache_size() == 1  # compiled once, for grads passed as None
     assert len(traces) == 2  # traced once to learn that, once for the program
     assert_grads_equal_one_eager_backward(model, x, y)
+
+
+class _CachesTensors(tnn.Module):
+    """Caches a Tensor in a plain attribute, as torch's word_language_model caches its causal mask;
+    with ``count``, also changes a plain-attribute Tensor in place."""
+
+    def __init__(self, count: bool = False):
+        super().__init__()
+        self.linear = tnn.Linear(3, 3)
+        self.mask = None
+        self.calls = torchjax.zeros(()) if count else None
+
+    def forward(self, x):
+        if self.mask is None:
+            self.mask = torchjax.triu(torchjax.full((3, 3), float("-inf")), diagonal=1)
+        if self.calls is not None:
+            self.calls.add_(1)
+        return (self.linear(x) + self.mask).softmax(-1)
+
+
+def test_a_tensor_the_step_stores_in_a_plain_attribute_is_written_back():
+    model = _CachesTensors()
+    step = torchjax.compile(lambda m, x: m(x).sum())
+    x = jnp.ones((3, 3))
+    step(model, x)
+    step(model, x)
+    assert isinstance(model.mask, torchjax.Tensor) and not isinstance(model.mask.jax(), jax.core.Tracer)
+    np.testing.assert_array_equal(to_numpy(model.mask), np.triu(np.full((3, 3), -np.inf), 1))
+    mask = model.mask
+    model(x)  # eagerly afterwards: the cached mask is a concrete Tensor
+    assert model.mask is mask
+
+
+def test_a_plain_attribute_tensor_changed_in_place_raises_and_is_restored():
+    # The program would read it as a constant: later calls would start again from the traced value.
+    model = _CachesTensors(count=True)
+    calls = model.calls
+    with pytest.raises(RuntimeError, match=r"_CachesTensors.calls in place.*register_buffer"):
+        torchjax.compile(lambda m, x: m(x).sum())(model, jnp.ones((3, 3)))
+    assert model.mask is None and model.calls is calls and float(calls) == 0
+    assert not isinstance(calls.jax(), jax.core.Tracer)
+
+
+@pytest.mark.parametrize("place", ["model_to_device", "eager_forward_on_placed_input"])
+def test_state_partly_placed_on_a_device_compiles_once(place):
+    # Some state committed to a device, some not (optimizer state made later, BatchNorm statistics
+    # computed from a placed input): the program's outputs all come back committed, which must not
+    # make the second call compile again.
+    torchjax.manual_seed(0)
+    model = tnn.Sequential(tnn.Linear(4, 3), tnn.BatchNorm1d(3))
+    x = torchjax.randn(5, 4)
+    if place == "model_to_device":
+        model.to("cpu")
+    else:
+        model(torchjax.tensor(np.ones((5, 4), np.float32), device="cpu"))
+    opt = torchjax.optim.AdamW(model.parameters(), lr=1e-2)
+
+    @torchjax.compile
+    def step(model, opt, x):
+        opt.zero_grad()
+        loss = torchjax.backward(lambda m: m(x).pow(2).mean(), model)
+        opt.step()
+        return loss
+
+    for _ in range(3):
+        step(model, opt, x)
+    program, = step._programs.values()
+    assert program.jitted._cache_size() == 1

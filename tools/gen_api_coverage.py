@@ -114,7 +114,8 @@ OUT_OF_SCOPE = {
     "CUDA streams and events": r"record_stream|Stream|Event|StreamObjType",
     "sparse tensors": (
         r".*sparse.*|(c?col|c?row)_indices(_copy)?|indices(_copy)?|values(_copy)?|coalesce|is_coalesced"
-        r"|dense_dim|to_dense|[dhs]smm|hspmm|spmm|saddmm|sspaddmm"
+        r"|dense_dim|to_dense|[dhs]?smm|hspmm|spmm|saddmm|sspaddmm"
+        r"|native_norm"  # torch has only sparse kernels for it (dense CPU/CUDA tensors raise NotImplementedError)
     ),
     "quantized tensors": (
         r".*quantiz.*|q_.*|int_repr|qscheme|choose_qparams_optimized|fbgemm_.*|fused_moving_avg_obs_fake_quant"
@@ -125,6 +126,9 @@ OUT_OF_SCOPE = {
     "named tensors": r"names|refine_names|rename_?|align_(to|as)|has_names",
     "nested tensors": r"nested_.*|to_padded_tensor",
     "backend-specific kernels": r"(cudnn|miopen|mkldnn)_.*|to_mkldnn",
+    # torch defines these dtypes for out-of-tree kernels (torchao): its own operators raise NotImplementedError on
+    # them (even .to() does); only empty/zeros allocate. int2/int4/uint2/uint4 included: torch treats them alike.
+    "shell dtypes (no torch operator computes with them)": r"bits\d+(x\d+)?|bit|u?int[1-7]|float4_e2m1fn_x2",
     "TorchScript internals": (
         r"parse_ir|parse_schema|parse_type_comment|merge_type_from_type_comment|unify_type_list"
         r"|import_ir_module(_from_buffer)?|fork|wait|classproperty"

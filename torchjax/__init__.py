@@ -50,10 +50,11 @@ int = _dtypes.int  # noqa: A001 - torch.int
 bool = _dtypes.bool  # noqa: A001 - torch.bool
 
 # _torch registers torch's tensor functions (and Tensor methods) by family.
-from . import _torch, backends, cuda, fft, linalg  # noqa: E402, F401
+from . import _nn_ops, _torch, backends, cuda, fft, linalg  # noqa: E402, F401
 from ._tensor import OPS as _OPS  # noqa: E402
 from ._tensor import Size, Tensor, is_tensor, return_types  # noqa: E402
 from ._torch.creation import as_tensor  # noqa: E402
+from .utils import data as _utils_data  # noqa: E402, F401 - torch.utils.data after a bare `import torch`
 
 __version__ = "0.1.0"
 

@@ -103,6 +103,8 @@ def from_jax_device(dev: jax.Device) -> device:
 
 
 _X64_DTYPES = (np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.uint64), np.dtype(np.complex128))
+_INT64 = np.dtype(np.int64)
+_INT32 = np.dtype(np.int32)
 
 
 def as_dtype(dtype) -> np.dtype:
@@ -118,14 +120,49 @@ def as_dtype(dtype) -> np.dtype:
         raise TypeError(f"not a dtype: {dtype!r}") from None
 
 
-def check_dtype_supported(dtype: np.dtype, where: str) -> None:
-    """Refuse a 64-bit dtype while JAX would silently give 32 bits (jax_enable_x64 off)."""
+# torch's scalar-type names (c10::ScalarType), for the dtype errors torch raises from C++
+# ("... not implemented for 'Int'", "expected scalar type Float but found Half").
+_SCALAR_TYPE_NAMES = {
+    "bool": "Bool", "int8": "Char", "uint8": "Byte", "int16": "Short", "int32": "Int", "int64": "Long",
+    "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64", "float16": "Half", "bfloat16": "BFloat16",
+    "float32": "Float", "float64": "Double", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
+    "float8_e4m3fn": "Float8_e4m3fn", "float8_e5m2": "Float8_e5m2", "float8_e4m3fnuz": "Float8_e4m3fnuz",
+    "float8_e5m2fnuz": "Float8_e5m2fnuz", "float8_e8m0fnu": "Float8_e8m0fnu",
+}
+
+
+def scalar_type_name(dtype) -> str:
+    """torch's name for ``dtype`` (``Int`` for int32), or NumPy's when torch has none."""
+    name = np.dtype(dtype).name
+    return _SCALAR_TYPE_NAMES.get(name, name)
+
+
+def cpp_type_name(dtype) -> str:
+    """The C++ type torch's kernels print for ``dtype`` (``float``, ``c10::Half``)."""
+    name = scalar_type_name(dtype)
+    return {"Float": "float", "Double": "double", "Long": "int64_t", "Int": "int", "Bool": "bool"}.get(
+        name, f"c10::{name}")
+
+
+def legacy_type_name(dtype) -> str:
+    """torch's legacy tensor-type name for ``dtype`` (``torch.FloatTensor``), as some CPU errors print it."""
+    return f"torch.{scalar_type_name(dtype)}Tensor"
+
+
+def check_dtype_supported(dtype: np.dtype, where: str) -> np.dtype:
+    """The dtype to create for a requested ``dtype`` (jax_enable_x64 off): torch's int64 (``long``, its
+    default integer and index type) is int32, as every integer tensor is here (``x.long()``,
+    ``tensor([1])``, ``arange(3)``); float64, complex128 and uint64 raise, as narrowing them would
+    silently lose precision."""
     if dtype in _X64_DTYPES and not jax.config.jax_enable_x64:
+        if dtype == _INT64:
+            return _INT32
         raise RuntimeError(
             f"{where}: {dtype} needs JAX's 64-bit mode, which is off, so JAX would silently use "
             f"32 bits. Enable it before creating arrays: jax.config.update('jax_enable_x64', True) "
             f"or the environment variable JAX_ENABLE_X64=1."
         )
+    return dtype
 
 
 def is_floating(dtype) -> bool:

@@ -18,3 +18,11 @@ int32 = int = jnp.dtype(jnp.int32)
 int64 = long = jnp.dtype(jnp.int64)
 bool = jnp.dtype(jnp.bool_)  # noqa: A001 - torch.bool
 
+uint16 = jnp.dtype(jnp.uint16)
+uint32 = jnp.dtype(jnp.uint32)
+uint64 = jnp.dtype(jnp.uint64)  # needs JAX's 64-bit mode to create, as int64 and float64 do
+float8_e4m3fn = jnp.dtype(jnp.float8_e4m3fn)
+float8_e4m3fnuz = jnp.dtype(jnp.float8_e4m3fnuz)
+float8_e5m2 = jnp.dtype(jnp.float8_e5m2)
+float8_e5m2fnuz = jnp.dtype(jnp.float8_e5m2fnuz)
+float8_e8m0fnu = jnp.dtype(jnp.float8_e8m0fnu)

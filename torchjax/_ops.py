@@ -72,8 +72,7 @@ def empty(*size, dtype=None, device=None) -> jax.Array:
                             f"{type(s).__name__}")
     if any(s < 0 for s in shape):
         raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
-    dtype = get_default_dtype() if dtype is None else as_dtype(dtype)
-    check_dtype_supported(dtype, "empty")
+    dtype = get_default_dtype() if dtype is None else check_dtype_supported(as_dtype(dtype), "empty")
     # Zeros made by NumPy and transferred: jnp.zeros would compile a kernel for every new shape.
     value = np.zeros(shape, dtype)
     return jax.device_put(value, None if device is None else to_jax_device(device))

@@ -150,3 +150,37 @@ def computation_and_result(kind: Kind, *operands) -> tuple[np.dtype, np.dtype]:
 def can_cast(src, dst) -> bool:
     """``torch.can_cast``: no cast to a lower category (float -> int, complex -> float, int -> bool)."""
     return category(src) <= category(dst)
+
+
+# The C++ type names torch's scalar conversion check prints ("value cannot be converted to type int8_t ...").
+_CONVERT_NAMES = {"bool": "bool", "int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "uint16": "uint16_t",
+                  "int32": "int", "uint32": "uint32_t", "int64": "int64_t", "uint64": "uint64_t",
+                  "float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float", "float64": "double",
+                  "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+
+
+def checked_convert(value, dtype) -> np.generic:
+    """A Python number as a NumPy scalar of ``dtype``, converted as torch converts a number written into a
+    tensor (``c10::checked_convert``): toward zero for integer types, ``value != 0`` for bool, a negative
+    integer wrapping into an unsigned type. A value outside the type's range (NaN or infinity for an integer
+    type, a nonzero imaginary part for a real one) raises torch's RuntimeError."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        return np.bool_(value != 0)
+    real, imag = (value.real, value.imag) if isinstance(value, builtins.complex) else (value, 0)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if isinstance(real, builtins.float):
+            overflow = not np.isfinite(real) or not info.min <= real <= info.max
+        else:  # an unsigned type takes a negative integer modulo 2**bits, as C++ does
+            overflow = real > info.max or (real < -info.max if dtype.kind == "u" else real < info.min)
+    else:
+        limit = float(jnp.finfo(dtype).max)
+        overflow = any(np.isfinite(part) and abs(part) > limit for part in (real, imag))
+    if overflow or (imag != 0 and dtype.kind != "c"):
+        name = _CONVERT_NAMES.get(dtype.name, dtype.name)
+        raise RuntimeError(f"value cannot be converted to type {name} without overflow")
+    if dtype.kind in "iu":
+        return dtype.type(int(real) % (1 << (8 * dtype.itemsize)) if int(real) < 0 and dtype.kind == "u"
+                          else int(real))
+    return dtype.type(value if dtype.kind == "c" else real)

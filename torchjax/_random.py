@@ -13,6 +13,8 @@ import secrets
 import jax
 import numpy as np
 
+from ._tensor import Tensor, unwrap, wrap
+
 # torch's default seed, so ``initial_seed()`` reads the same before any manual_seed call.
 _DEFAULT_SEED = 67280421310721
 _SEED_MASK = (1 << 64) - 1
@@ -54,12 +56,13 @@ class Generator:
     def initial_seed(self) -> int:
         return self._initial_seed
 
-    def get_state(self) -> jax.Array:
-        """The current key data (``uint32[2]``); pass it to :meth:`set_state` to rewind."""
-        return self._key
+    def get_state(self) -> Tensor:
+        """The current key data (a ``uint32[2]`` Tensor; torch's is a uint8 one); pass it to :meth:`set_state`
+        to rewind."""
+        return wrap(self._key)
 
     def set_state(self, new_state) -> Generator:
-        state = jax.numpy.asarray(new_state)
+        state = jax.numpy.asarray(unwrap(new_state))
         if state.shape != (2,) or state.dtype != np.uint32:
             raise RuntimeError(
                 f"Generator.set_state: expected a uint32 array of shape (2,), got {state.dtype} "
@@ -101,7 +104,7 @@ def initial_seed() -> int:
     return default_generator.initial_seed()
 
 
-def get_rng_state() -> jax.Array:
+def get_rng_state() -> Tensor:
     return default_generator.get_state()
 
 

@@ -24,14 +24,16 @@ import jax
 import jax.numpy as jnp
 
 from . import _random, _tracking
-from ._tensor import unwrap
-from .nn.modules.module import _ABSENT, Module
+from ._tensor import Tensor, unwrap, wrap
 from .nn.parameter import Parameter, is_lazy, raw_grad
 
 
 def is_stateful(obj: Any) -> bool:
-    """Whether ``obj`` carries state the transforms must thread (a tree leaf for them)."""
-    return isinstance(obj, Module | Parameter | _random.Generator) or hasattr(type(obj), "_state_slots")
+    """Whether ``obj`` carries state the transforms must thread (a tree leaf for them): a Module (the
+    type ``nn.Module`` leaves in ``_tracking``, as this file cannot import it), a Parameter, a Generator or
+    an object with ``_state_slots()`` (optimizers)."""
+    return (isinstance(obj, (_tracking.module_type, Parameter, _random.Generator))
+            or hasattr(type(obj), "_state_slots"))
 
 
 class StateLayout:
@@ -42,7 +44,8 @@ class StateLayout:
         params: every Parameter reached, once (its ``data`` and ``grad`` are slots).
         buffers: ``(module._buffers, name)`` for every buffer that is not None.
         generators: Generators whose key is a slot.
-        items: ``(dict, key)`` slots contributed by other stateful objects (optimizer state).
+        items: ``(dict, key)`` slots contributed by other stateful objects (optimizer state): each holds a
+            Tensor (or None before the state exists), written in place like a buffer.
         hparams: ``(dict, key)`` inputs that are read but never written back (an optimizer's
             ``lr``): traced so that changing them does not recompile.
         signature: what a compiled program depends on besides shapes and dtypes: identities,
@@ -55,7 +58,7 @@ class StateLayout:
     def __init__(self, roots: Iterable[Any]) -> None:
         self.roots = tuple(roots)
         self.epoch = _tracking.epoch
-        self.modules: list[Module] = []
+        self.modules: list = []  # nn.Module instances
         self.params: list[Parameter] = []
         self.buffers: list[tuple[dict, str]] = []
         self.generators: list[_random.Generator] = []
@@ -63,6 +66,7 @@ class StateLayout:
         self.hparams: list[tuple[dict, Any]] = []
         self._hparam_arrays: list[tuple[Any, Any]] = []  # per hparam: (last value, its device array)
         seen: set[int] = set()
+        module_type = _tracking.module_type
 
         def add_param(p: Parameter, owner: str) -> None:
             if id(p) in seen:
@@ -76,7 +80,7 @@ class StateLayout:
             self.params.append(p)
 
         for obj in self.roots:
-            if isinstance(obj, Module):
+            if isinstance(obj, module_type):
                 for module in obj.modules():
                     if id(module) in seen:
                         continue
@@ -104,8 +108,6 @@ class StateLayout:
         self.signature = self._signature()
 
     def _signature(self) -> tuple:
-        from .nn.modules import module as module_mod
-
         return (
             tuple(
                 (id(m), type(m), m.training, tuple(m._forward_pre_hooks), tuple(m._forward_hooks),
@@ -117,8 +119,7 @@ class StateLayout:
             tuple(id(g) for g in self.generators),
             tuple((id(d), k) for d, k in self.items),
             tuple((id(d), k) for d, k in self.hparams),
-            tuple(module_mod._global_forward_pre_hooks), tuple(module_mod._global_forward_hooks),
-            tuple(module_mod._global_backward_pre_hooks), tuple(module_mod._global_backward_hooks),
+            _tracking.module_global_hooks(),
         )
 
     def slot_structure(self) -> tuple:
@@ -131,12 +132,16 @@ class StateLayout:
         (resolve it with ``p.grad`` before handing it to JAX); neither this nor :meth:`write` counts
         as a grad access for ``torchjax.compile``'s read-before-write tracking. ``grads=False``
         gives None for every grad without reading them."""
+        try:  # every entry a Tensor (of its own: optimizers make no views): runs on every compiled call
+            items = [d[k]._data for d, k in self.items]
+        except AttributeError:  # None before the state exists (SGD's first momentum buffer), or a raw array
+            items = [unwrap(d[k]) for d, k in self.items]
         return (
             [p._data for p in self.params],
             [raw_grad(p._grad) for p in self.params] if grads else [None] * len(self.params),  # raw: GradView
             [unwrap(d[k]) for d, k in self.buffers],
             [g._key for g in self.generators],
-            [d[k] for d, k in self.items],
+            items,
         )
 
     def write(self, state: tuple[list, list, list, list, list], grads: list[int] | None = None) -> None:
@@ -157,7 +162,14 @@ class StateLayout:
         for g, value in zip(self.generators, keys, strict=True):
             g._key = value
         for (d, k), value in zip(self.items, items, strict=True):
-            d[k] = value
+            holder = d[k]
+            if type(holder) is Tensor and value is not None:
+                # In place (Tensor._rebind, inlined: this runs on every compiled call): the state Tensor keeps
+                # its identity, as after torch's step.
+                holder._data, holder._base = value, None
+                holder._version += 1
+            else:
+                d[k] = wrap(value)  # state this step created (SGD's first momentum buffer) or dropped
 
     def hparam_inputs(self) -> list:
         """The hyper-parameters as a compiled program takes them: Python numbers (and tuples of
@@ -184,7 +196,9 @@ class StateLayout:
         """Install ``state`` and ``hparams`` (when given) for the body; restore every slot
         afterwards, always."""
         saved, saved_hparams = self.read(), self.read_hparams()
-        saved_buffers = [d[k] for d, k in self.buffers]  # the body may rebind a buffer to a new Tensor
+        # The body may rebind a buffer or an optimizer state entry to a new Tensor: the originals go back.
+        saved_buffers = [d[k] for d, k in self.buffers]
+        saved_items = [d[k] for d, k in self.items]
         try:
             if state is not None:
                 self.write(state)
@@ -195,6 +209,8 @@ class StateLayout:
         finally:
             for (d, k), buf in zip(self.buffers, saved_buffers, strict=True):
                 d[k] = buf
+            for (d, k), item in zip(self.items, saved_items, strict=True):
+                d[k] = item
             self.write(saved)
             for (d, k), value in zip(self.hparams, saved_hparams, strict=True):
                 d[k] = value
@@ -261,7 +277,7 @@ def guarding_buffers(layout: StateLayout, transform: str) -> Iterator[None]:
                 continue
             if isinstance(unwrap(old), jax.core.Tracer):
                 continue  # an enclosing transform's value: that transform restores it
-            if old is _ABSENT:
+            if old is _tracking.ABSENT:
                 del buffers[name]
             else:
                 buffers[name] = old

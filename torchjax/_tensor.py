@@ -37,7 +37,9 @@ import numpy as np
 
 from . import _promotion
 from ._device import as_dtype, check_dtype_supported, from_jax_device, get_default_dtype, to_jax_device
+from ._device import scalar_type_name as _dtype_name
 from ._promotion import Kind
+from ._tensor_str import tensor_repr
 
 __all__ = ["Tensor", "Size", "dispatch", "function", "op", "wrap", "unwrap", "is_tensor"]
 
@@ -128,13 +130,26 @@ def as_array(value, dtype=None) -> jax.Array:
     return jnp.asarray(value, dtype=dtype)
 
 
+def tensor_arg(value, name: str, arg: str = "input", position: int = 1) -> Tensor:
+    """``value`` as a Tensor for a function whose torch signature takes a Tensor there: a Tensor itself, a jax or
+    NumPy array wrapped (no copy for jax); anything else torch's TypeError."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, jax.Array | np.ndarray):
+        return _new(Tensor, jnp.asarray(value))
+    raise TypeError(f"{name}(): argument '{arg}' (position {position}) must be Tensor, not {type(value).__name__}")
+
+
 # --- the dispatch point ---------------------------------------------------------------------------
 def dispatch(fn: Callable, args: tuple, kwargs: dict):
     """Call the array function ``fn`` on unwrapped arguments and wrap its array results.
 
     A function that returns its first argument's array unchanged returns that Tensor itself, as torch
-    does (``F.dropout(x, training=False) is x``)."""
+    does (``F.dropout(x, training=False) is x``). A NumPy array as the first argument (torch's ``input``)
+    becomes a jax array first, so the function sees the array type it is written for and returns a Tensor."""
     arrays = [_unwrap_arg(a) for a in args]
+    if arrays and isinstance(arrays[0], np.ndarray) and arrays[0].dtype.kind in "biufc":
+        arrays[0] = jnp.asarray(arrays[0])
     if kwargs:
         kwargs = {k: _unwrap_arg(v) for k, v in kwargs.items()}
     out = fn(*arrays, **kwargs)
@@ -194,13 +209,6 @@ def _check_inplace_dtype(self: Tensor, result_dtype, name: str) -> None:
         )
 
 
-def _dtype_name(dtype) -> str:
-    names = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-             "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-             "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
-    return names.get(np.dtype(dtype).name, np.dtype(dtype).name)
-
-
 def op(name: str | None = None, *, promote: Kind | None = None, args: Sequence[str] = ("input", "other"),
        method: bool | str = True, inplace: bool | str = False, namespace: bool = True,
        aliases: Sequence[str] = ()) -> Callable:
@@ -250,7 +258,13 @@ def op(name: str | None = None, *, promote: Kind | None = None, args: Sequence[s
                         call_args[i] = _cast_operand(call_args[i], compute)
                     elif a in kwargs:
                         kwargs[a] = _cast_operand(kwargs[a], compute)
-                out = fn(*call_args, **kwargs)
+                try:
+                    out = fn(*call_args, **kwargs)
+                except (TypeError, ValueError) as error:  # JAX's broadcasting error: torch's RuntimeError
+                    mismatch = _broadcast_mismatch([np.shape(v) for v in operands if v is not None])
+                    if mismatch is None:
+                        raise
+                    raise RuntimeError(mismatch) from error
                 if isinstance(out, jax.Array) and out.dtype != result:
                     out = out.astype(result)
                 return wrap(out)
@@ -284,6 +298,24 @@ def op(name: str | None = None, *, promote: Kind | None = None, args: Sequence[s
         return public
 
     return decorate
+
+
+def _broadcast_mismatch(shapes: list) -> str | None:
+    """torch's message for the first pair of shapes that do not broadcast (dims counted from the right, as
+    torch's ``infer_size`` checks them), or None when they all do."""
+    shape = shapes[0] if shapes else ()
+    for other in shapes[1:]:
+        ndim = max(len(shape), len(other))
+        merged = []
+        for i in range(ndim - 1, -1, -1):
+            a = shape[i - ndim + len(shape)] if i >= ndim - len(shape) else 1
+            b = other[i - ndim + len(other)] if i >= ndim - len(other) else 1
+            if a != b and a != 1 and b != 1:
+                return (f"The size of tensor a ({a}) must match the size of tensor b ({b}) at non-singleton "
+                        f"dimension {i}")
+            merged.append(b if a == 1 else a)
+        shape = tuple(reversed(merged))
+    return None
 
 
 def _numpy_spellings(kwargs: dict, names: dict) -> dict:
@@ -655,9 +687,8 @@ class Tensor:
         return format(repr(self), spec)
 
     def __repr__(self) -> str:
-        from ._tensor_str import tensor_repr
-
-        return tensor_repr(self)
+        name = "Tensor" if type(self) is Tensor else type(self).__name__
+        return tensor_repr(unwrap(self), name, self.requires_grad)
 
     def __reduce_ex__(self, protocol):
         return (_rebuild_tensor, (np.asarray(unwrap(self)), self._requires_grad))
@@ -693,8 +724,7 @@ class Tensor:
                 device = arg
         value = data
         if dtype is not None:
-            dtype = as_dtype(dtype)
-            check_dtype_supported(dtype, "Tensor.to")
+            dtype = check_dtype_supported(as_dtype(dtype), "Tensor.to")
             if dtype != data.dtype:
                 value = value.astype(dtype)
         if device is not None and not isinstance(value, _Tracer):
@@ -754,31 +784,32 @@ class Tensor:
                                                        else f"cuda:{device}"))
 
     # --- new_* -----------------------------------------------------------------------------------
-    def _new_like(self, value, dtype, device) -> Tensor:
-        dtype = unwrap(self).dtype if dtype is None else as_dtype(dtype)
-        value = jnp.asarray(value, dtype=dtype)
+    def _new_dtype(self, dtype, name: str) -> np.dtype:
+        return unwrap(self).dtype if dtype is None else check_dtype_supported(as_dtype(dtype), f"Tensor.{name}")
+
+    def _new_like(self, value, device, requires_grad: bool) -> Tensor:
+        value = jnp.asarray(value)
         if device is not None:
             value = jax.device_put(value, to_jax_device(device))
-        return _new(Tensor, _place_like(value, unwrap(self)) if device is None else value)
+        out = _new(Tensor, _place_like(value, unwrap(self)) if device is None else value)
+        return out.requires_grad_() if requires_grad else out
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False, **_) -> Tensor:
-        return self._new_like(np.zeros(_sizes(size), dtype=np.dtype(as_dtype(dtype) if dtype is not None
-                                                                     else unwrap(self).dtype)), dtype, device)
+        return self._new_like(np.zeros(_sizes(size), self._new_dtype(dtype, "new_zeros")), device, requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False, **_) -> Tensor:
-        return self._new_like(np.ones(_sizes(size), dtype=np.dtype(as_dtype(dtype) if dtype is not None
-                                                                   else unwrap(self).dtype)), dtype, device)
+        return self._new_like(np.ones(_sizes(size), self._new_dtype(dtype, "new_ones")), device, requires_grad)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False, **_) -> Tensor:
-        return self.new_zeros(*size, dtype=dtype, device=device)
+        return self._new_like(np.zeros(_sizes(size), self._new_dtype(dtype, "new_empty")), device, requires_grad)
 
     def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad: bool = False, **_) -> Tensor:
-        return self._new_like(jnp.full(_sizes((size,)), unwrap(fill_value),
-                                       dtype=unwrap(self).dtype if dtype is None else as_dtype(dtype)),
-                              dtype, device)
+        return self._new_like(jnp.full(_sizes((size,)), unwrap(fill_value), self._new_dtype(dtype, "new_full")),
+                              device, requires_grad)
 
     def new_tensor(self, data, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-        return self._new_like(np.array(np.asarray(unwrap(data)), copy=True), dtype, device)
+        return self._new_like(np.array(np.asarray(unwrap(data)), self._new_dtype(dtype, "new_tensor")), device,
+                              requires_grad)
 
     # --- shape and view methods ------------------------------------------------------------------
     def view(self, *shape) -> Tensor:
@@ -1012,7 +1043,9 @@ class Tensor:
     def __setitem__(self, index, value) -> None:
         data = unwrap(self)
         value = unwrap(value)
-        if not _promotion.is_scalar(value):
+        if _promotion.is_scalar(value):
+            value = _setitem_scalar(value, data.dtype)
+        else:
             value = as_array(value)
         mask = _whole_mask(index, data)
         if mask is not None:
@@ -1064,6 +1097,8 @@ class Tensor:
         if isinstance(value, jax.Array) and value.ndim != 0:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
                                f"{value.ndim} dimensions.")
+        if _promotion.is_scalar(value):
+            value = _promotion.checked_convert(value, data.dtype)
         self._write(jnp.full(data.shape, value, data.dtype), "fill_", fill=True)
         return self
 
@@ -1075,18 +1110,6 @@ class Tensor:
     def set_(self, source) -> Tensor:
         self._data = as_array(source)
         self._version += 1
-        return self
-
-    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
-        from .nn import init  # one implementation of each draw
-
-        self._write(init.uniform_(unwrap(self), a, b, generator=generator), "uniform_")
-        return self
-
-    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
-        from .nn import init
-
-        self._write(init.normal_(unwrap(self), mean, std, generator=generator), "normal_")
         return self
 
 
@@ -1115,6 +1138,18 @@ def _place_like(value: jax.Array, like) -> jax.Array:
         if isinstance(value, _Tracer) or value.sharding != like.sharding:
             return jax.device_put(value, like.sharding)
     return value
+
+
+_REDUCED_FLOATS = (np.dtype(np.float16), np.dtype(jnp.bfloat16))
+
+
+def _setitem_scalar(value, dtype) -> np.generic:
+    """A number written by ``x[index] = value``, in ``dtype`` as torch converts it: checked, except that
+    torch's indexing writes into a float16/bfloat16 tensor without the range check (1e6 becomes inf)."""
+    if dtype in _REDUCED_FLOATS and not isinstance(value, builtins.complex):
+        with np.errstate(over="ignore"):
+            return np.float64(value).astype(dtype)
+    return _promotion.checked_convert(value, dtype)
 
 
 def _rebuild_tensor(array, requires_grad):

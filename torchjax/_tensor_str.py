@@ -18,6 +18,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._device import from_jax_device, get_default_dtype
+from ._promotion import canonical, default_complex
+
 __all__ = ["set_printoptions", "get_printoptions", "printoptions", "tensor_repr"]
 
 
@@ -205,18 +208,17 @@ def _dtype_suffix(dtype) -> str:
     return f"dtype=torchjax.{np.dtype(dtype).name}"
 
 
-def tensor_repr(t) -> str:
-    """``repr(tensor)`` as torch prints it; a Parameter gets torch's ``Parameter containing:`` header."""
-    from ._device import from_jax_device, get_default_dtype
-    from ._promotion import canonical, default_complex
-    from ._tensor import Tensor, unwrap
+def tensor_repr(data, type_name: str = "Tensor", requires_grad: bool = False) -> str:
+    """``repr`` of a tensor holding ``data`` (an array or a tracer), as torch prints it.
 
-    data = unwrap(t)
-    if not isinstance(data, jax.Array | np.ndarray):
-        data = unwrap(getattr(t, "data", data))
-    name = type(t).__name__
-    is_parameter = name == "Parameter"
-    prefix = "tensor(" if type(t) is Tensor or is_parameter else f"{name}("
+    Arguments:
+        data: the tensor's array.
+        type_name: its class name: ``tensor(...)`` for a Tensor, torch's ``Parameter containing:`` header
+            for a Parameter, ``Name(...)`` for other subclasses.
+        requires_grad: adds torch's ``requires_grad=True`` suffix.
+    """
+    is_parameter = type_name == "Parameter"
+    prefix = "tensor(" if type_name == "Tensor" or is_parameter else f"{type_name}("
     indent = len(prefix)
     suffixes = []
     if isinstance(data, jax.core.Tracer):
@@ -240,7 +242,7 @@ def tensor_repr(t) -> str:
             defaults = (get_default_dtype(), default_complex(), canonical(np.int64), np.dtype(np.bool_))
             if dtype not in defaults:
                 suffixes.append(_dtype_suffix(dtype))
-    if getattr(t, "requires_grad", False):
+    if requires_grad:
         suffixes.append("requires_grad=True")
     out = _with_suffixes(prefix + text, suffixes, indent)
     return f"Parameter containing:\n{out}" if is_parameter else out

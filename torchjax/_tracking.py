@@ -9,22 +9,31 @@ can import it: the structure epoch and the set of modules a running trace may to
   one the function reached through a closure or a global, whose state would be baked in.
 
 - ``buffer_writes``, while a transform runs, records ``(buffers dict, name, old value)`` for
-  every buffer rebound, so one of a module the transform did not collect (reached through a
-  closure) can be restored instead of keeping a tracer.
+  every buffer rebound (``ABSENT`` as the old value of a new name), so one of a module the
+  transform did not collect (reached through a closure) can be restored instead of keeping a tracer.
 - ``grad_access``, while ``compile`` traces a step, maps each Parameter id to whether its
   ``grad`` was first read or written, so grads the step overwrites before reading
   (``zero_grad()`` first) are dropped from the program's inputs.
 - ``forward_mode`` counts the forward-mode transforms running (jvp, jacfwd): backward hooks are
   custom_vjp rules, which forward mode cannot differentiate, and they have nothing to do there.
+- ``module_type`` and ``module_global_hooks`` are set by ``nn.Module`` as it is defined: the state
+  slots sit below the module system (its backward hooks run on them) and cannot import it, yet walk
+  module trees (``module_type``) and key compiled programs on the hooks registered for every module
+  (``module_global_hooks()``, their ids).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 epoch = 0
 traced_modules: set[int] | None = None
 buffer_writes: list | None = None
 forward_mode = 0
 grad_access: dict[int, str] | None = None
+ABSENT = object()  # the old value of a buffer name that did not exist before a recorded write
+module_type: type = type(None)
+module_global_hooks: Callable[[], tuple] = tuple
 
 
 def bump() -> None:

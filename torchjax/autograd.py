@@ -86,11 +86,27 @@ class enable_grad(_GradMode):
 
 
 class inference_mode(_GradMode):
-    """Like ``no_grad`` (JAX has no inference-only tensors to create)."""
+    """Like ``no_grad`` (JAX has no inference-only tensors to create); ``is_inference_mode_enabled()`` reports it."""
 
     def __init__(self, mode: bool = True) -> None:
         super().__init__()
         self.mode = not mode
+        self.inference = bool(mode)
+
+    def __enter__(self) -> None:
+        super().__enter__()
+        self.prev_inference = is_inference_mode_enabled()
+        _grad_mode.inference = self.inference
+
+    def __exit__(self, *exc: Any) -> None:
+        super().__exit__(*exc)
+        _grad_mode.inference = self.prev_inference
+
+
+def is_inference_mode_enabled() -> bool:
+    """``torch.is_inference_mode_enabled``: True inside ``inference_mode()`` (and not in an inner
+    ``inference_mode(False)``)."""
+    return getattr(_grad_mode, "inference", False)
 
 
 def backward(fn: Callable, *args: Any, has_aux: bool = False, **kwargs: Any):

@@ -16,7 +16,7 @@ scalars (int, float) are traced like arrays, as in ``jax.jit``; pass ``static_ar
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import jax
@@ -64,6 +64,7 @@ class _Program:
         self.layout = layout
         self.out_order = None  # the output's dict key orders, recorded while tracing
         self.written_args: list[int] = []  # Tensor arguments the step changes in place
+        self.written_attrs: list[tuple[Module, str, Tensor]] = []  # Tensors the step stored in plain attributes
         self.dead_grads: list[int] = []  # params whose grad the step writes before reading it
         self.unused_keys: list[int] = []  # generators the step did not draw from
         self.live_grads: list[int] | None = None  # params whose grad the step reads (None: not traced yet)
@@ -85,6 +86,7 @@ class _Program:
             # must not take the (process-wide) default generator down with it.
             state = (*state[:3], keys, state[4])
             snapshots = [_StateSnapshot(obj) for obj in stateful if isinstance(obj, Module)]
+            attributes = _attributes(layout.modules)
             structure = layout.slot_structure()
             try:
                 with _state.tracing_modules(layout), layout.installed(state, hparams):
@@ -113,7 +115,12 @@ class _Program:
                     # their new values are outputs, written back into the caller's Tensors.
                     self.written_args = [i for i, leaf in enumerate(dynamic)
                                          if isinstance(leaf, Tensor) and leaf._version]
-                    out = (out, [unwrap(dynamic[i]) for i in self.written_args])
+                    # A Tensor the step stored in a plain module attribute (a mask cached as
+                    # ``self.src_mask = ...``) holds a value of this trace: an output as well, written
+                    # back into that Tensor, which the attribute then holds (as torch would have it).
+                    self.written_attrs = _stored_attributes(layout.modules, attributes)
+                    out = (out, [unwrap(dynamic[i]) for i in self.written_args],
+                           [unwrap(value) for _, _, value in self.written_attrs])
                     # A generator the step never drew from keeps its key as it was: passed back
                     # through the program it would come out placed on the program's devices.
                     self.unused_keys = [i for i, (new, old) in enumerate(zip(new_state[3], keys, strict=True))
@@ -125,6 +132,7 @@ class _Program:
             except BaseException:
                 for snapshot in snapshots:
                     snapshot.restore()
+                _restore_attributes(layout.modules, attributes)
                 raise
             return out, new_state, flats
 
@@ -200,6 +208,8 @@ class _Program:
             state = self._inputs(release=False)
             self.jitted.trace((*state[:3], [], state[4]), state[3], layout.hparam_inputs(), dynamic)
         state, hparams = self._inputs(release=True), layout.hparam_inputs()
+        if self.packs is None:  # the first call
+            state = _commit_alike(state)
         try:
             out, new_state, flats = self._run(state, hparams, dynamic)
         except RuntimeError as e:
@@ -221,9 +231,12 @@ class _Program:
         if self.packs is None:
             self._settle()
         layout.write(new_state, grads=self.written_grads)
-        out, written = out
+        out, written, attributes = out
         for i, value in zip(self.written_args, written, strict=True):
             dynamic[i]._rebind(value)
+        for (module, name, tensor), value in zip(self.written_attrs, attributes, strict=True):
+            tensor._rebind(value)
+            module.__dict__[name] = tensor
         for (pack, owners, views), flat in zip(self.packs, flats, strict=True):
             # One pack and its views per program, re-pointed at each call's flat array: every
             # parameter in it got a new grad from this call, so no view can still mean an older one.
@@ -231,6 +244,69 @@ class _Program:
             for p, view in zip(owners, views, strict=True):
                 p._grad = view
         return out if self.out_order is None else _reorder(out, self.out_order)
+
+
+def _attributes(modules: list) -> dict[tuple[Module, str], tuple]:
+    """The modules' plain attributes (not parameters, buffers or submodules), Tensors with their
+    version and array: what tells which Tensors a trace stored or changed, and how to put them back."""
+    return {(module, name): (value, value._version, value._data) if isinstance(value, Tensor) else (value, None, None)
+            for module in modules for name, value in vars(module).items()}
+
+
+def _traced_attributes(modules: list, before: dict) -> Iterator[tuple[tuple[Module, str], Tensor]]:
+    """The plain-attribute Tensors that a trace stored, or changed in place, and so hold a tracer."""
+    for module in modules:
+        for name, value in vars(module).items():
+            if not isinstance(value, Tensor):
+                continue
+            old = before.get((module, name))
+            changed = old is None or old[0] is not value or old[1] != value._version
+            if changed and isinstance(unwrap(value), jax.core.Tracer):
+                yield (module, name), value
+
+
+def _stored_attributes(modules: list, before: dict) -> list[tuple[Module, str, Tensor]]:
+    """The plain-attribute Tensors the trace stored (new Tensors). One that existed before and was
+    changed in place raises: the program reads it as a constant (its value when traced), so later
+    calls would start again from that value."""
+    stored = []
+    for (module, name), value in _traced_attributes(modules, before):
+        if before.get((module, name), (None,))[0] is value:
+            raise RuntimeError(
+                f"torchjax.compile: the compiled function changed {module._get_name()}.{name} in place, a Tensor "
+                "held in a plain attribute: the program would read it as a constant, its value when traced. "
+                f"Register it as a buffer (self.register_buffer({name!r}, tensor, persistent=False)) so that the "
+                "compiled step carries it as state."
+            )
+        stored.append((module, name, value))
+    return stored
+
+
+def _restore_attributes(modules: list, before: dict) -> None:
+    """Put back the plain attributes whose Tensors a failed trace stored or changed."""
+    for (module, name), _ in list(_traced_attributes(modules, before)):
+        if (module, name) not in before:
+            del module.__dict__[name]
+            continue
+        value, version, data = before[module, name]
+        if isinstance(value, Tensor):
+            value._data, value._version = data, version
+        module.__dict__[name] = value
+
+
+def _commit_alike(state: tuple) -> tuple:
+    """State that mixes arrays committed to one device (placed by ``.to(device)``, or computed from an input
+    that was) with uncommitted ones, all committed there. The program's outputs come back committed, so
+    without this the second call would see other placements and compile again."""
+    arrays = [a for a in jax.tree_util.tree_leaves(state) if isinstance(a, jax.Array)]
+    placements = {a.sharding for a in arrays if a.committed}
+    if len(placements) != 1 or all(a.committed for a in arrays):
+        return state
+    sharding, = placements
+    if not isinstance(sharding, jax.sharding.SingleDeviceSharding):
+        return state
+    return jax.tree_util.tree_map(
+        lambda a: jax.device_put(a, sharding) if isinstance(a, jax.Array) and not a.committed else a, state)
 
 
 def _place_keys(layout: _state.StateLayout, state: tuple, dynamic: list) -> bool:

@@ -292,7 +292,7 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False):
     lifted.finish(new_state)
 
     def vjp_fn_tuple(cotangents):
-        return wrap(lifted.ordered(tuple(vjp_fn(jax.tree_util.tree_map(unwrap, cotangents)))))
+        return wrap(lifted.ordered(tuple(vjp_fn(arrays(cotangents)))))  # arrays: a Tensor is a leaf here
 
     out, aux = wrap(out), wrap(aux)
     return (out, vjp_fn_tuple, aux) if has_aux else (out, vjp_fn_tuple)

@@ -24,7 +24,7 @@ Y = np.arange(N, dtype=np.int64) * 7
 
 def to_numpy_tree(batch):
     """A torch or torchjax batch as nested Python containers of NumPy arrays, for comparison."""
-    if isinstance(batch, (torch.Tensor, jax.Array)):
+    if isinstance(batch, (torch.Tensor, jax.Array, torchjax.Tensor)):
         return np.asarray(batch)
     if isinstance(batch, dict):
         return {key: to_numpy_tree(value) for key, value in batch.items()}
@@ -76,7 +76,7 @@ def test_sequential_batches_match_torch(batch_size, drop_last):
     assert len(ours) == len(theirs)
     batches = list(ours)
     assert len(batches) == len(ours)
-    assert all(isinstance(array, jax.Array) for batch in batches for array in batch)
+    assert all(type(array) is torchjax.Tensor for batch in batches for array in batch)
     assert_same_batches(batches, list(theirs))
 
 
@@ -208,7 +208,8 @@ Point = collections.namedtuple("Point", ["x", "y"])
 def test_default_collate_matches_torch(samples):
     ours = jdata.default_collate(samples)
     assert_same_tree(to_numpy_tree(ours), to_numpy_tree(tdata.default_collate(samples)))
-    assert all(isinstance(leaf, jax.Array) for leaf in jax.tree.leaves(ours) if not isinstance(leaf, str))
+    leaves = jax.tree.leaves(ours, is_leaf=lambda leaf: isinstance(leaf, torchjax.Tensor))
+    assert all(type(leaf) is torchjax.Tensor for leaf in leaves if not isinstance(leaf, str))
 
 
 def test_default_collate_errors_match_torch():

@@ -160,10 +160,15 @@ def test_parameters_to_vector_and_back(compiled: bool) -> None:
 
 
 def test_vector_errors_like_torch() -> None:
-    for vec in ([1.0, 2.0], np.zeros(3, np.float32)):
-        theirs, ours = raises_same(lambda v=vec: torch.nn.utils.vector_to_parameters(v, parameters(TORCH)),
-                                   lambda v=vec: our_utils.vector_to_parameters(v, parameters(TJ)))
-        assert str(ours) == str(theirs).replace("torch.Tensor", "jax.Array")
+    theirs, ours = raises_same(lambda: torch.nn.utils.vector_to_parameters([1.0, 2.0], parameters(TORCH)),
+                               lambda: our_utils.vector_to_parameters([1.0, 2.0], parameters(TJ)))
+    assert str(ours) == str(theirs).replace("torch.Tensor", "torchjax.Tensor")
+    # torch takes only tensors; torchjax takes NumPy arrays too (as every entry point does)
+    with pytest.raises(TypeError, match="numpy.ndarray"):
+        torch.nn.utils.vector_to_parameters(np.zeros(24, np.float32), parameters(TORCH))
+    ours = parameters(TJ)
+    our_utils.vector_to_parameters(np.arange(24, dtype=np.float32), ours)
+    np.testing.assert_array_equal(np.concatenate([np.ravel(p.numpy()) for p in ours]), np.arange(24))
     raises_same(lambda: torch.nn.utils.parameters_to_vector([]), lambda: our_utils.parameters_to_vector([]))
     raises_same(lambda: torch.nn.utils.vector_to_parameters(torch.zeros(5), parameters(TORCH)),
                 lambda: our_utils.vector_to_parameters(jnp.zeros(5), parameters(TJ)))
@@ -172,3 +177,14 @@ def test_vector_errors_like_torch() -> None:
     with pytest.raises(RuntimeError, match="the parameters need 24"):
         our_utils.vector_to_parameters(jnp.zeros(20), ours)
     assert all(np.array_equal(np.asarray(p.data), b) for p, b in zip(ours, before, strict=True))  # nothing changed
+
+
+def test_clipping_scales_the_grads_in_place() -> None:
+    """As torch's ``_foreach_mul_``/``clamp_``: the grad Tensors keep their identity, so a reference follows."""
+    ours = parameters(TJ, scale=10.0)
+    held = [p.grad for p in ours]
+    norm = our_utils.clip_grad_norm_(ours, 1.0)
+    assert type(norm) is torchjax.Tensor and float(norm) > 1.0
+    our_utils.clip_grad_value_(ours, 0.01)
+    assert all(p.grad is g for p, g in zip(ours, held, strict=True) if g is not None)
+    assert all(float(abs(g).max()) <= 0.01 for g in held if g is not None)

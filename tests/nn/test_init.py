@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+import torchjax
 from torchjax import _random
 from torchjax.nn import init, parameter
 from torchjax.nn.parameter import Parameter
@@ -448,3 +449,17 @@ def test_deprecated_aliases(name, shape, kwargs):
     _random.manual_seed(3)
     expected = getattr(init, name + "_")(zeros(shape), **kwargs)
     np.testing.assert_array_equal(np.asarray(got), np.asarray(expected))
+
+
+def test_tensor_inputs_are_written_in_place_and_returned():
+    """As in torch for any tensor (not only Parameters): the same object back, changed in place, also
+    through a view into its base; a raw array input is left alone and a new array returned."""
+    t = torchjax.zeros(3, 4)
+    assert init.normal_(t) is t and float(abs(t).sum()) > 0
+    row = t[1]
+    assert init.ones_(row) is row
+    np.testing.assert_array_equal(t.numpy()[1], np.ones(4, np.float32))
+    assert init.xavier_uniform_(t) is t and type(t) is torchjax.Tensor
+    raw = jnp.zeros((3, 4))
+    out = init.ones_(raw)
+    assert type(out) is not torchjax.Tensor and float(out.sum()) == 12 and float(raw.sum()) == 0

@@ -529,3 +529,27 @@ def test_no_state_left_behind_when_a_traced_forward_fails():
         torchjax.compile(failing)(model, jnp.ones((4, 3)))
     for k, v in model.state_dict().items():
         np.testing.assert_array_equal(np.asarray(v), before[k])
+
+
+@pytest.mark.parametrize("name", ["batch_norm", "instance_norm"])
+def test_functional_training_updates_running_statistics_in_place(name):
+    """F.batch_norm / F.instance_norm in training write the running statistics Tensors passed in, as torch's kernels
+    do (the same objects, new values); in evaluation they are left alone. torch's top-level spellings too."""
+    x = np.random.default_rng(3).standard_normal((4, 3, 5)).astype(np.float32)
+    stats = (np.linspace(-1, 1, 3).astype(np.float32), np.linspace(0.5, 2, 3).astype(np.float32))
+    training = {"batch_norm": "training", "instance_norm": "use_input_stats"}[name]
+
+    def run(lib, fn, flag):
+        mean, var = (lib.tensor(s) for s in stats)
+        getattr(fn, name)(lib.tensor(x), mean, var, momentum=0.3, **{training: flag})
+        return mean, var
+
+    for flag in (True, False):
+        for theirs, ours in zip(run(torch, torch.nn.functional, flag), run(torchjax, F, flag), strict=True):
+            assert_close(to_numpy(ours), theirs.numpy(), atol=1e-6)
+    mean, var = (torchjax.tensor(s) for s in stats)
+    args = (None, None, mean, var, True, 0.3, 1e-5)
+    getattr(torchjax, name)(torchjax.tensor(x), *args)
+    expected = run(torch, torch.nn.functional, True)
+    assert_close(to_numpy(mean), expected[0].numpy(), atol=1e-6)
+    assert_close(to_numpy(var), expected[1].numpy(), atol=1e-6)

@@ -159,14 +159,14 @@ def test_packed_sequence_passed_into_compile():
     packed_t = TR.pack_padded_sequence(torch.tensor(x), [3, T, 2], enforce_sorted=False)
     packed = JR.pack_padded_sequence(jnp.asarray(x), [3, T, 2], enforce_sorted=False)
     leaves, treedef = jax.tree_util.tree_flatten(packed)
-    assert len(leaves) == 3 and leaves[0] is packed.data
+    assert len(leaves) == 3 and leaves[0] is packed.data.jax()  # the Tensors' arrays
     assert isinstance(jax.tree_util.tree_unflatten(treedef, leaves), JR.PackedSequence)
 
     traced = []
 
     @torchjax.compile
     def run(model, seq):
-        traced.append(isinstance(seq.data, jax.core.Tracer))
+        traced.append(type(seq.data) is torchjax.Tensor and isinstance(seq.data.jax(), jax.core.Tracer))
         assert isinstance(seq.batch_sizes, np.ndarray)
         out, h = model(seq)
         padded, lengths = JR.pad_packed_sequence(out, batch_first=True)
@@ -306,7 +306,9 @@ def test_utils_functions_match_torch():
             (p_t, l_t), (p_o, l_o) = (R.pad_packed_sequence(s, batch_first, value, total_length)
                                       for R, s in ((TR, theirs), (JR, ours)))
             assert_close(p_o, p_t, atol=0)
-            assert isinstance(l_o, np.ndarray) and l_o.dtype == np.int64
+            # torch: an int64 CPU tensor (int32 here without x64)
+            assert type(l_o) is torchjax.Tensor and l_o.dtype == jax.dtypes.canonicalize_dtype(np.int64)
+            assert l_o.jax().devices() == {jax.devices("cpu")[0]}
             np.testing.assert_array_equal(l_o, to_numpy(l_t))
         for a, b in zip(JR.unpad_sequence(jnp.asarray(data), np.array(lengths), batch_first),
                         TR.unpad_sequence(torch.tensor(data), torch.tensor(lengths), batch_first), strict=True):
@@ -331,9 +333,11 @@ def test_packed_sequence_class():
     data = jnp.arange(3.0)
     p = JR.PackedSequence(data, [2, 1])
     assert isinstance(p, tuple) and p._fields == ("data", "batch_sizes", "sorted_indices", "unsorted_indices")
+    assert type(p.data) is torchjax.Tensor
     assert p.batch_sizes.dtype == np.int64 and p.sorted_indices is None and p.unsorted_indices is None
     q = JR.PackedSequence((data, np.array([2, 1])), sorted_indices=jnp.array([1, 0]))
     np.testing.assert_array_equal(to_numpy(q.unsorted_indices), [1, 0])
+    assert type(q.sorted_indices) is type(q.unsorted_indices) is torchjax.Tensor
     data_, batch_sizes, sorted_indices, unsorted_indices = q  # unpacks like torch's
     assert q.to(jnp.float32) is q and q.cpu() is q and q.pin_memory() is q and not q.is_pinned() and not q.is_cuda
     assert q.int().data.dtype == jnp.int32 and q.half().data.dtype == jnp.float16

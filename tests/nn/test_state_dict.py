@@ -49,6 +49,9 @@ def test_round_trip_and_value_types():
     weight = ours.fc1.weight
     ours.load_state_dict(as_lib(TORCH, numpy_state(TJ, 2.0)))  # torch tensors load without conversion by the user
     assert ours.fc1.weight is weight and float(weight[0, 0]) == 3.0
+    # Not committed to a device, as the arrays they replace (and NumPy's) are not: a committed
+    # parameter would make a compiled step compile again at its second call.
+    assert not any(t.jax().committed for t in ours.state_dict().values())
 
 
 def test_loading_a_torch_checkpoint_gives_torch_outputs():

@@ -192,7 +192,7 @@ def test_generate_square_subsequent_mask_matches_torch():
     for size in (1, 4):
         ours = tnn.Transformer.generate_square_subsequent_mask(size)
         assert_close(ours, torch.nn.Transformer.generate_square_subsequent_mask(size), atol=0)
-        assert ours.dtype == jnp.float32
+        assert isinstance(ours, torchjax.Tensor) and ours.dtype == jnp.float32
     assert tnn.Transformer.generate_square_subsequent_mask(3, dtype=torchjax.bfloat16).dtype == jnp.bfloat16
 
 

@@ -168,7 +168,7 @@ def assert_same_params(ours, theirs, where: str = "") -> float:
 def assert_same_state_dict(ours: dict, theirs: dict, path: str = "state_dict") -> None:
     """Same structure, keys and types; arrays equal to RTOL (``step`` exactly); options equal."""
     if isinstance(theirs, torch.Tensor):
-        assert isinstance(ours, jax.Array) and not isinstance(ours, jax.core.Tracer), f"{path}: {type(ours)}"
+        assert type(ours) is torchjax.Tensor and not isinstance(ours.jax(), jax.core.Tracer), f"{path}: {type(ours)}"
         assert ours.shape == tuple(theirs.shape) and str(ours.dtype) == str(theirs.dtype).removeprefix("torch."), path
         if path.endswith("['step']"):
             assert float(ours) == float(theirs), path
@@ -189,8 +189,8 @@ def assert_same_state_dict(ours: dict, theirs: dict, path: str = "state_dict") -
 
 def to_torch_state_dict(value):
     """Our state_dict with every array turned into a torch tensor (what a user would hand torch)."""
-    if isinstance(value, jax.Array):
-        return torch.tensor(np.asarray(value))
+    if isinstance(value, torchjax.Tensor):
+        return torch.tensor(value.numpy())
     if isinstance(value, dict):
         return {k: to_torch_state_dict(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -421,3 +421,76 @@ def test_old_state_dict_formats_are_completed_like_torch(name: str) -> None:
     torch_step(theirs, torch_opt)
     our_step(ours, our_opt, jnp.asarray(X), jnp.asarray(Y))
     assert_same_params(ours, theirs)
+
+
+def _state_tensors(opt) -> dict:
+    return {(id(p), key): value for p, state in opt.state.items() for key, value in state.items()}
+
+
+@pytest.mark.parametrize("config_id", ["SGD-momentum", "Adam-amsgrad-wd-maximize",
+                                       "RMSprop-centered-momentum-maximize"])
+@pytest.mark.parametrize("first", ["eager", "compiled"])
+def test_state_values_are_tensors_updated_in_place(config_id: str, first: str) -> None:
+    """As in torch, ``opt.state`` and ``state_dict()`` hold Tensors (``step`` a float32 0-d one) that every step,
+    eager or compiled, updates in place: a Tensor taken from them follows the optimizer."""
+    theirs, torch_opt = make(TORCH, config_id)
+    ours, our_opt = make(TJ, config_id, theirs)
+    compiled = torchjax.compile(our_step)
+    steps = [our_step, compiled] if first == "eager" else [compiled, our_step]
+    x, y = jnp.asarray(X), jnp.asarray(Y)
+    torch_step(theirs, torch_opt)
+    steps[0](ours, our_opt, x, y)
+    held = _state_tensors(our_opt)
+    assert held and all(type(v) is torchjax.Tensor for v in held.values() if v is not None)
+    stepped = {k: v for k, v in held.items() if v is not None}
+    assert_same_state_dict(our_opt.state_dict(), torch_opt.state_dict())
+    if "step" in torch_opt.state_dict()["state"][0]:
+        step = our_opt.state_dict()["state"][0]["step"]
+        assert step.dtype == jnp.float32 and step.shape == () and float(step) == 1.0
+    before = {k: v.numpy() for k, v in stepped.items()}
+    for step_fn in (*steps, *steps):
+        torch_step(theirs, torch_opt)
+        step_fn(ours, our_opt, x, y)
+    after = _state_tensors(our_opt)
+    assert all(after[k] is v for k, v in stepped.items())  # the same objects, with new values
+    assert any(not np.array_equal(v.numpy(), before[k]) for k, v in stepped.items())
+    assert not any(isinstance(v.jax(), jax.core.Tracer) for v in after.values() if v is not None)
+    assert_same_state_dict(our_opt.state_dict(), torch_opt.state_dict())
+    sd_values = [v for state in our_opt.state_dict()["state"].values() for v in state.values()]
+    assert all(any(v is w for w in after.values()) for v in sd_values)  # state_dict() holds the live Tensors
+
+
+def test_loaded_state_is_a_copy_that_a_donating_step_cannot_invalidate() -> None:
+    model, opt = make(TJ, "Adam")
+    step = torchjax.compile(our_step)
+    x, y = jnp.asarray(X), jnp.asarray(Y)
+    step(model, opt, x, y)
+    other_model, other_opt = make(TJ, "Adam")
+    other_opt.load_state_dict(opt.state_dict())
+    loaded = _state_tensors(other_opt)
+    assert all(type(v) is torchjax.Tensor for v in loaded.values())
+    assert not {id(v) for v in loaded.values()} & {id(v) for v in _state_tensors(opt).values()}
+    expected = {k: v.numpy() for k, v in loaded.items()}
+    step(model, opt, x, y)  # donates opt's state arrays
+    assert all(np.array_equal(v.numpy(), expected[k]) for k, v in loaded.items())
+    step(other_model, other_opt, x, y)
+
+
+def test_a_compiled_step_that_raises_leaves_the_state_tensors_as_they_were() -> None:
+    model, opt = make(TJ, "SGD-momentum")
+    x, y = jnp.asarray(X), jnp.asarray(Y)
+    our_step(model, opt, x, y)
+    held = _state_tensors(opt)
+    before = {k: v.numpy() for k, v in held.items() if v is not None}
+
+    def failing(model, opt, x, y):
+        our_step(model, opt, x, y)
+        for state in opt.state.values():  # replaced inside the step: the originals come back
+            state["momentum_buffer"] = torchjax.zeros(1)
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        torchjax.compile(failing)(model, opt, x, y)
+    after = _state_tensors(opt)
+    assert all(after[k] is v for k, v in held.items())
+    assert all(np.array_equal(after[k].numpy(), v) for k, v in before.items())

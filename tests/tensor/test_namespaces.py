@@ -256,6 +256,7 @@ def test_public_names():
             "for name in ('finfo', 'iinfo', 'result_type', 'promote_types', 'can_cast', 'is_nonzero', 'numel',\n"
             "             'is_floating_point', 'is_complex', 'is_tensor', 'set_printoptions'):\n"
             "    getattr(torchjax, name)\n"
-            "torchjax.nn.DataParallel\n")
+            "torchjax.nn.DataParallel\n"
+            "torchjax.utils.data.DataLoader, torchjax.utils.data.TensorDataset\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]

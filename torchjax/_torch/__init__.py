@@ -9,10 +9,15 @@ from . import (  # noqa: F401 - importing a family registers its ops
     indexing,
     linalg,
     misc,
+    numerical,
     pointwise,
     random,
     reduction,
     shape,
 )
+
+# isort: split
+# After the families: these build on their ops and Tensor methods.
+from . import attributes, control_flow, method_functions, settings, signal  # noqa: F401, E402
 
 bind_operators()

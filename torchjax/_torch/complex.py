@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import _promotion
 from .._device import get_default_dtype
-from .._tensor import OPS, Tensor, _dtype_name, _new, op, unwrap
+from .._tensor import OPS, Tensor, _dtype_name, _new, op, tensor_arg, unwrap
 
 __all__ = ["view_as_real", "view_as_complex", "real", "imag", "conj", "conj_physical", "resolve_conj",
            "resolve_neg", "is_conj", "is_neg", "is_complex", "polar", "angle"]
@@ -158,7 +158,7 @@ def resolve_neg(input) -> Tensor:
 @_declare("is_conj")
 def is_conj(input) -> bool:
     """``torch.is_conj``: whether the tensor is a conjugated view (from ``conj`` of a complex tensor)."""
-    return bool(input.__dict__.get("_is_conj", False))
+    return bool(getattr(tensor_arg(input, "is_conj"), "__dict__", {}).get("_is_conj", False))
 
 
 @_declare("is_neg")

@@ -24,7 +24,7 @@ from jax._src import core as _jax_core
 
 from .. import _promotion
 from .._device import as_dtype, check_dtype_supported, get_default_dtype, to_jax_device
-from .._tensor import OPS, Tensor, _dtype_name, _new, _place_like, unwrap
+from .._tensor import OPS, Tensor, _dtype_name, _new, _place_like, tensor_arg, unwrap
 
 __all__ = [
     "arange", "as_tensor", "asarray", "empty", "empty_like", "empty_strided", "eye", "from_numpy", "full",
@@ -55,9 +55,7 @@ def resolve_dtype(dtype, default, name: str) -> np.dtype:
     """``dtype`` (refusing a 64-bit one JAX would silently narrow) or ``default``."""
     if dtype is None:
         return np.dtype(default)
-    dtype = np.dtype(as_dtype(dtype))
-    check_dtype_supported(dtype, name)
-    return dtype
+    return check_dtype_supported(np.dtype(as_dtype(dtype)), name)
 
 
 def _index(value, what: str, name: str) -> int:
@@ -340,9 +338,7 @@ def scalar_tensor(s, *, dtype=None, layout=None, device=None, requires_grad: boo
 
 
 def _like(name: str, input, value, dtype, device, requires_grad) -> Tensor:
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
-    raw = unwrap(input)
+    raw = unwrap(tensor_arg(input, name))
     dtype = resolve_dtype(dtype, raw.dtype, name)
     return _filled(raw.shape, value, dtype, device, requires_grad, like=raw if device is None else None)
 
@@ -536,3 +532,70 @@ def tril_indices(row, col, offset: int = 0, *, dtype=None, device=None, layout=N
 def triu_indices(row, col, offset: int = 0, *, dtype=None, device=None, layout=None) -> Tensor:
     """``torch.triu_indices``: the ``2 x N`` coordinates of the upper triangle (row-major order)."""
     return _tri_indices("triu_indices", row, col, offset, dtype, device, upper=True)
+
+
+# --- interchange ------------------------------------------------------------------------------------
+@_export
+def from_dlpack(ext_tensor, *, device=None, copy: bool | None = None) -> Tensor:
+    """A Tensor from an object with ``__dlpack__`` (a torch tensor, NumPy or JAX array) or a DLPack capsule.
+    JAX may copy where torch shares memory (JAX arrays are immutable), so later writes to the source are not
+    seen here."""
+    value = unwrap(ext_tensor)
+    if type(value).__name__ == "PyCapsule":
+        value = _Capsule(value)
+    array = jax.dlpack.from_dlpack(value, copy=copy)
+    return finish(array, device)
+
+
+class _Capsule:
+    """A bare DLPack capsule (``torch.to_dlpack``'s result) as an object JAX's ``from_dlpack`` takes."""
+
+    def __init__(self, capsule) -> None:
+        self.capsule = capsule
+
+    def __dlpack__(self, **kwargs):
+        return self.capsule
+
+    def __dlpack_device__(self):
+        return (1, 0)  # kDLCPU: a bare capsule does not say where it lives; torch's to_dlpack of a CPU tensor
+
+
+@_export
+def to_dlpack(tensor):
+    """A DLPack capsule of the tensor's array (for ``torch.from_dlpack``, NumPy, ...)."""
+    return unwrap(tensor_arg(tensor, "to_dlpack", "data")).__dlpack__()
+
+
+@_export
+def frombuffer(buffer, *, dtype, count: int = -1, offset: int = 0, requires_grad: bool = False) -> Tensor:
+    """A 1-D tensor of the ``count`` elements (-1: all) of ``dtype`` in ``buffer`` after ``offset`` bytes. A copy:
+    JAX arrays cannot alias host memory, so later writes to ``buffer`` are not seen (torch's tensor shares it)."""
+    dtype = np.dtype(as_dtype(dtype))
+    size = memoryview(buffer).nbytes
+    if size == 0 or count == 0:
+        raise ValueError(f"both buffer length ({size}) and count ({count}) must not be 0")
+    if not 0 <= offset < size:
+        raise ValueError(f"offset ({offset} bytes) must be non-negative and no greater than buffer length ({size} "
+                         f"bytes) minus 1")
+    if count < 0 and (size - offset) % dtype.itemsize:
+        raise ValueError(f"buffer length ({size - offset} bytes) after offset ({offset} bytes) must be a multiple of "
+                         f"element size ({dtype.itemsize})")
+    if count > 0 and count * dtype.itemsize > size - offset:
+        raise ValueError(f"requested buffer length ({count} * {dtype.itemsize} bytes) after offset ({offset} bytes) "
+                         f"must not be greater than actual buffer length ({size} bytes)")
+    check_dtype_supported(dtype, "frombuffer")
+    return finish(np.frombuffer(buffer, dtype, count, offset).copy(), None, requires_grad)
+
+
+@_export
+def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+                   pin_memory: bool = False) -> Tensor:
+    """``torch.empty_permuted``: :func:`empty` of ``size`` (zeros). ``physical_layout`` (a memory order) is checked
+    and has no other effect: XLA chooses layouts, and ``stride()`` reports row-major strides."""
+    size = size_arg((size,), "empty_permuted")
+    if len(size) != len(physical_layout):
+        raise RuntimeError(f"Number of dimensions in size does not match the length of the physical_layout; i.e. "
+                           f"len(size) = {len(size)} is not equal to len(physical_layout) = {len(physical_layout)}")
+    if sorted(physical_layout) != list(builtins.range(len(size))):
+        raise RuntimeError(f"physical_layout {list(physical_layout)} is not a permutation of the dimensions")
+    return _filled(size, 0, resolve_dtype(dtype, get_default_dtype(), "empty_permuted"), device, requires_grad)

@@ -101,9 +101,7 @@ irfftn = _n_dim(jnp.fft.irfftn, "irfftn", None)
 def _freq_dtype(dtype, name: str):
     if dtype is None:
         return get_default_dtype()
-    dtype = as_dtype(dtype)
-    check_dtype_supported(dtype, name)
-    return dtype
+    return check_dtype_supported(as_dtype(dtype), name)
 
 
 @op(method=False, namespace=False)

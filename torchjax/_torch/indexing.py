@@ -8,6 +8,8 @@ torch's error is raised; under a trace (``torchjax.compile``, ``jax.jit``) they 
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -436,3 +438,72 @@ def searchsorted(sorted_sequence, input, *, out_int32: bool = False, right: bool
         sorter = _check_integer(sorter, "torch.searchsorted(): sorter must be a tensor of long dtype but got {dtype}")
         sorted_sequence = jnp.take_along_axis(sorted_sequence, sorter, axis=-1)
     return _search(sorted_sequence, input, "right" if right else "left", out_int32)
+
+
+@op(method=False)
+def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False):
+    """Whether each of ``elements`` occurs in ``test_elements`` (either may be a number, not both), compared in
+    their promoted dtype; ``invert`` negates."""
+    if _promotion.is_scalar(elements) and _promotion.is_scalar(test_elements):
+        raise TypeError("isin() received an invalid combination of arguments - got (int, int)")
+    dtype = _promotion.result_type(*(v if _promotion.is_scalar(v) else jnp.asarray(v)
+                                     for v in (elements, test_elements)))
+    values = jnp.asarray(elements, dtype)
+    tests = jnp.asarray(test_elements, dtype).reshape(-1)
+    found = jnp.any(values[..., None] == tests, axis=-1) if tests.size else jnp.zeros(values.shape, bool)
+    return ~found if invert else found
+
+
+@op(method=False)
+def unravel_index(indices, shape):
+    """The coordinates of the flat ``indices`` in a tensor of ``shape``: one tensor per dimension, shaped like
+    ``indices`` (indices wrap around modulo the size, as torch's do)."""
+    if _promotion.category(jnp.asarray(indices).dtype) != 1:
+        raise TypeError(f"expected 'indices' to be integer dtype, but got {_dtype_name(jnp.asarray(indices).dtype)}")
+    dims = (shape,) if isinstance(shape, int) else tuple(int(s) for s in shape)
+    if any(d < 0 for d in dims):
+        raise ValueError("'shape' cannot have negative values, but got " + str(tuple(dims)))
+    if 0 in dims:
+        raise RuntimeError("ZeroDivisionError")
+    flat = jnp.asarray(indices).astype(_promotion.long_dtype())
+    coordinates = []
+    for d in reversed(dims):
+        coordinates.append(flat % d)
+        flat = flat // d
+    return tuple(reversed(coordinates))
+
+
+@op()
+def nonzero_static(input, *, size: int, fill_value: int = -1):
+    """:func:`nonzero` with a static number of rows: the first ``size`` coordinates of the nonzero elements,
+    padded with ``fill_value`` (so it also runs under a trace)."""
+    if not isinstance(size, int) or size < 0:
+        raise RuntimeError("nonzero_static: 'size' must be an non-negative integer")
+    if input.ndim == 0:
+        return jnp.zeros((size, 0), _promotion.long_dtype())
+    return _nonzero_static(input, size, fill_value)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _nonzero_static(input, size: int, fill_value: int):
+    rows = jnp.nonzero(input, size=size, fill_value=fill_value)
+    return jnp.stack(rows, axis=-1).astype(_promotion.long_dtype())
+
+
+@op("fill_diagonal", method=False, namespace=False, inplace="fill_diagonal_")
+def _fill_diagonal(input, fill_value, wrap: bool = False):
+    """``Tensor.fill_diagonal_``: ``fill_value`` on the main diagonal (all dims equal, or a tall matrix; with
+    ``wrap`` a tall matrix's diagonal restarts every ``ncols + 1`` rows)."""
+    if input.ndim < 2:
+        raise RuntimeError("dimensions must larger than 1")
+    if input.ndim > 2 and len(set(input.shape)) != 1:
+        raise RuntimeError("all dimensions of input must be of equal length")
+    rows, cols = input.shape[0], input.shape[1]
+    if input.ndim > 2:
+        index = (jnp.arange(rows),) * input.ndim
+    else:
+        flat = np.arange(0, rows * cols, cols + 1)
+        if not wrap:
+            flat = flat[flat < min(rows, cols) * cols]
+        index = (flat // cols, flat % cols)
+    return input.at[index].set(jnp.asarray(fill_value).astype(input.dtype))

@@ -926,3 +926,265 @@ def norm(A, ord=None, dim=None, keepdim: bool = False, *, dtype=None):
     if A.ndim == 2:
         return _matrix_norm(A, ord, (-2, -1), keepdim, "linalg.norm")
     raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got {A.ndim}D.")
+
+
+# --- LU, triangular and Cholesky solves, Householder products ---------------------------------------
+def _deprecation(message: str) -> None:
+    from .._warnings import warn
+
+    warn(message)
+
+
+def _same_dtype_solve(b, A) -> None:
+    if b.dtype != A.dtype:
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type {_dtype_name(b.dtype)} and A "
+                           f"of type {_dtype_name(A.dtype)} instead.")
+
+
+def _kernel_float(name: str, *arrays) -> None:
+    for a in arrays:
+        if _promotion.category(a.dtype) < 2:
+            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{_dtype_name(a.dtype)}'")
+
+
+def _batched(b, A):
+    """``b`` and ``A`` with their batch dimensions broadcast to each other's."""
+    batch = jnp.broadcast_shapes(b.shape[:-2], A.shape[:-2])
+    return jnp.broadcast_to(b, batch + b.shape[-2:]), jnp.broadcast_to(A, batch + A.shape[-2:])
+
+
+_LuWithInfo = return_type("_lu_with_info", ("LU", "pivots", "info"))
+
+
+@op()
+def lu(A, pivot: bool = True, get_infos: bool = False):
+    """``torch.lu`` (deprecated in torch): ``(LU, pivots)`` with LAPACK's 1-based int32 pivots (and getrf's info
+    with ``get_infos``; without it a singular matrix is not an error, as in torch)."""
+    _deprecation("torch.lu is deprecated in favor of torch.linalg.lu_factor / torch.linalg.lu_factor_ex and will be "
+                 "removed in a future PyTorch release.")
+    if A.ndim < 2:
+        raise RuntimeError(f"linalg.lu_factor: Expected tensor with 2 or more dimensions. Got size: {list(A.shape)} "
+                           "instead")
+    _kernel_float("lu", A)
+    if not pivot:
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
+    factors, pivots, _ = jax.lax.linalg.lu(A)
+    pivots = (pivots + 1).astype(jnp.int32)
+    if get_infos:
+        return _LuWithInfo(factors, pivots, _lu_info(A))
+    return factors, pivots
+
+
+def _permutation(pivots, m: int):
+    """The row permutation ``perm`` of LAPACK's 1-based ``pivots``: ``A[perm] = L @ U``."""
+    return jax.lax.linalg.lu_pivots_to_permutation((pivots - 1).astype(jnp.int32), m)
+
+
+_LuUnpack = return_type("lu_unpack", ("P", "L", "U"))
+
+
+@op(method=False)
+def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True, unpack_pivots: bool = True):  # noqa: N803 - torch's
+    """``(P, L, U)`` with ``A = P @ L @ U`` from :func:`lu`'s output (an unrequested part is an empty tensor)."""
+    if unpack_pivots and _promotion.category(LU_pivots.dtype) != 1:
+        raise RuntimeError("lu_unpack: LU_pivots is expected to be a contiguous tensor of torch.int32 dtype.")
+    return _LuUnpack(*_lu_unpack(LU_data, LU_pivots, unpack_data, unpack_pivots))
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _lu_unpack(LU_data, LU_pivots, unpack_data: bool, unpack_pivots: bool):  # noqa: N803 - torch's names
+    m, n = LU_data.shape[-2:]
+    k = min(m, n)
+    empty = jnp.zeros((0,), LU_data.dtype)
+    L = U = P = empty
+    if unpack_data:
+        L = jnp.tril(LU_data[..., :, :k], -1) + jnp.eye(m, k, dtype=LU_data.dtype)
+        U = jnp.triu(LU_data[..., :k, :])
+    if unpack_pivots:
+        perm = _permutation(LU_pivots, m)
+        P = jnp.swapaxes(jax.nn.one_hot(perm, m, dtype=LU_data.dtype), -1, -2)
+    return P, L, U
+
+
+@op()
+def lu_solve(input, LU_data, LU_pivots):  # noqa: N803 - torch's names
+    """``torch.lu_solve`` (deprecated in torch): the solution ``X`` of ``A X = input`` from :func:`lu`'s output."""
+    _deprecation("torch.lu_solve is deprecated in favor of torch.linalg.lu_solve and will be removed in a future "
+                 "PyTorch release.")
+    _same_dtype_solve(input, LU_data)
+    return _lu_solve(input, LU_data, LU_pivots)
+
+
+@jax.jit
+def _lu_solve(input, LU_data, LU_pivots):  # noqa: N803 - torch's names
+    b, factors = _batched(input, LU_data)
+    perm = jnp.broadcast_to(_permutation(LU_pivots, factors.shape[-1]), b.shape[:-1])
+    permuted = jnp.take_along_axis(b, perm[..., None], axis=-2)
+    y = jax.lax.linalg.triangular_solve(factors, permuted, left_side=True, lower=True, unit_diagonal=True)
+    return jax.lax.linalg.triangular_solve(factors, y, left_side=True, lower=False)
+
+
+_TriangularSolve = return_type("triangular_solve", ("solution", "cloned_coefficient"))
+
+
+@op()
+def triangular_solve(input, A, upper: bool = True, transpose: bool = False, unitriangular: bool = False):
+    """``torch.triangular_solve`` (deprecated in torch): ``(X, A)`` with ``op(A) X = input`` for the triangle of
+    ``A`` that ``upper`` names (``op`` transposes with ``transpose``; ``unitriangular``: ones on the diagonal)."""
+    _deprecation("torch.triangular_solve is deprecated in favor of torch.linalg.solve_triangular and will be removed "
+                 "in a future PyTorch release.")
+    _same_dtype_solve(input, A)
+    _kernel_float("triangular_solve", A)
+    b, coefficient = _batched(input, A)
+    solution = jax.lax.linalg.triangular_solve(coefficient, b, left_side=True, lower=not upper,
+                                               transpose_a=transpose, unit_diagonal=unitriangular)
+    return _TriangularSolve(solution, jnp.array(coefficient, copy=True))
+
+
+@op()
+def cholesky_solve(input, input2, upper: bool = False):
+    """The solution ``X`` of ``A X = input`` where ``input2`` is ``A``'s Cholesky factor (lower, or upper with
+    ``upper``)."""
+    _same_dtype_solve(input, input2)
+    _kernel_float("cholesky_solve", input2)
+    b, factor = _batched(input, input2)
+    first = jax.lax.linalg.triangular_solve(factor, b, left_side=True, lower=not upper, transpose_a=upper,
+                                            conjugate_a=upper)
+    return jax.lax.linalg.triangular_solve(factor, first, left_side=True, lower=not upper, transpose_a=not upper,
+                                           conjugate_a=not upper)
+
+
+@op()
+def cholesky_inverse(input, upper: bool = False):
+    """The inverse of ``A`` from its Cholesky factor ``input`` (lower, or upper with ``upper``)."""
+    if input.ndim < 2:
+        raise RuntimeError("cholesky_inverse: The input tensor input must have at least 2 dimensions.")
+    _check_square("cholesky_inverse", input, "input")
+    _kernel_float("cholesky_inverse", input)
+    identity = jnp.broadcast_to(jnp.eye(input.shape[-1], dtype=input.dtype), input.shape)
+    return cholesky_solve.__wrapped_array_fn__(identity, input, upper)
+
+
+_Geqrf = return_type("geqrf", ("a", "tau"))
+
+
+@op()
+def geqrf(input):
+    """LAPACK's geqrf: ``(a, tau)``, R above the diagonal of ``a`` and the Householder reflectors below it."""
+    _kernel_float("geqrf", input)
+    reflectors, tau = jnp.linalg.qr(input, mode="raw")  # NumPy's raw mode: LAPACK's output, transposed
+    return _Geqrf(jnp.swapaxes(reflectors, -1, -2), tau)
+
+
+@op()
+def orgqr(input, tau):
+    """The first ``n`` columns of the product of the Householder reflectors :func:`geqrf` returns (``Q``)."""
+    return jax.lax.linalg.householder_product(input, tau)
+
+
+@op()
+def ormqr(input, input2, input3, left: bool = True, transpose: bool = False):
+    """``Q @ input3`` (``left``) or ``input3 @ Q``, with ``Q`` the full product of the reflectors of
+    :func:`geqrf` (``input``, ``input2``) and ``transpose``: ``Q^H``."""
+    return jax.lax.linalg.ormqr(input, input2, input3, left=left, transpose=transpose)
+
+
+def _removed(name: str, message: str, method: bool = True):
+    def array_fn(*args, **kwargs):
+        raise RuntimeError("This function was deprecated since version 1.9 and is now removed. " + message)
+
+    array_fn.__name__ = name
+    array_fn.__doc__ = f"Removed from torch in 1.9 (torch raises the same RuntimeError): {message.splitlines()[0]}"
+    return op(name, method=method)(array_fn)
+
+
+eig_removed = _removed("eig", "`torch.linalg.eig` returns complex tensors of dtype `cfloat` or `cdouble` rather "
+                       "than real tensors mimicking complex tensors.\n\nL, _ = torch.eig(A) should be replaced with:\n"
+                       "L_complex = torch.linalg.eigvals(A)\n\nand\n\nL, V = torch.eig(A, eigenvectors=True) should be "
+                       "replaced with:\nL_complex, V_complex = torch.linalg.eig(A)")
+symeig_removed = _removed("symeig", "The default behavior has changed from using the upper triangular portion of the "
+                          "matrix by default to using the lower triangular portion.\n\nL, _ = torch.symeig(A, "
+                          "upper=upper) should be replaced with:\nL = torch.linalg.eigvalsh(A, UPLO='U' if upper else "
+                          "'L')\n\nand\n\nL, V = torch.symeig(A, eigenvectors=True) should be replaced with:\nL, V = "
+                          "torch.linalg.eigh(A, UPLO='U' if upper else 'L')")
+solve_removed = _removed("solve", "`torch.solve` is deprecated in favor of `torch.linalg.solve`. `torch.linalg.solve` "
+                         "has its arguments reversed and does not return the LU factorization.\n\nTo get the LU "
+                         "factorization see `torch.lu`, which can be used with `torch.lu_solve` or `torch.lu_unpack`.\n"
+                         "X = torch.solve(B, A).solution should be replaced with:\nX = torch.linalg.solve(A, B)")
+lstsq_removed = _removed("lstsq", "`torch.lstsq` is deprecated in favor of `torch.linalg.lstsq`.\n`torch.linalg.lstsq` "
+                         "has reversed arguments and does not return the QR decomposition in the returned tuple "
+                         "(although it returns other information about the problem).")
+matrix_rank_removed = _removed("matrix_rank", "\nPlease use the `torch.linalg.matrix_rank` function instead. The "
+                               "parameter 'symmetric' was renamed in `torch.linalg.matrix_rank()` to 'hermitian'.",
+                               method=False)
+
+
+# --- more norms -----------------------------------------------------------------------------------
+@op(method=False)
+def frobenius_norm(input, dim, keepdim: bool = False):
+    """``sqrt(sum |x|^2)`` over ``dim`` (floating or complex input)."""
+    if _promotion.category(input.dtype) < 2:
+        raise RuntimeError(f"norm(): input dtype should be either floating point or complex. Got "
+                           f"{_dtype_name(input.dtype)} instead.")
+    dims = tuple(dim) if isinstance(dim, list | tuple) else (dim,)
+    axes = tuple(canonical_dim(d, input.ndim) for d in dims)
+    return _vector_norm(input, 2, axes, keepdim)
+
+
+@op(method=False)
+def nuclear_norm(input, dim=None, keepdim: bool = False):
+    """The sum of the singular values of the matrices in the last two dims (``nuclear_norm(input, keepdim)``), or
+    in the two dims ``dim``: ``linalg.matrix_norm(input, 'nuc', dim, keepdim)``."""
+    if isinstance(dim, bool):
+        dim, keepdim = None, dim
+    return _matrix_norm(input, "nuc", (-2, -1) if dim is None else tuple(dim), keepdim, "linalg.matrix_norm")
+
+
+@op(method=False)
+def norm_except_dim(v, pow=2, dim: int = 0):
+    """The ``pow``-norm over every dimension but ``dim``, kept as size-1 dimensions (``dim=-1``: of the whole
+    tensor, a 0-d result); weight normalization's norm."""
+    if dim == -1:
+        return _vector_norm(v, pow, None, False)
+    axis = canonical_dim(dim, v.ndim)
+    return _vector_norm(v, pow, tuple(d for d in range(v.ndim) if d != axis), True)
+
+
+@op(method=True)
+def dist(input, other, p=2):
+    """``norm(input - other, p)`` over every element (the operands broadcast; floating or complex)."""
+    difference = jnp.subtract(*jnp.broadcast_arrays(input, other))
+    dtype = _promotion.result_type(input, other)
+    if _promotion.category(dtype) < 2:
+        raise RuntimeError(f"norm(): input dtype should be either floating point or complex. Got {_dtype_name(dtype)} "
+                           "instead.")
+    return _vector_norm(difference.astype(dtype), p, None, False)
+
+
+@op(method=True, inplace=True)
+def renorm(input, p, dim: int, maxnorm):
+    """Each slice ``input.select(dim, i)`` whose ``p``-norm exceeds ``maxnorm`` scaled to norm ``maxnorm``."""
+    if p <= 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm:g}")
+    _check_float("linalg.vector_norm", input)
+    axis = canonical_dim(dim, input.ndim)
+    norms = _vector_norm(input, p, tuple(d for d in range(input.ndim) if d != axis), True)
+    factor = jnp.where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0)
+    return (input * factor).astype(input.dtype)
+
+
+@op("vander", method=False)
+def torch_vander(x, N=None, increasing: bool = False):
+    """``torch.vander``: columns ``x ** (N - 1), ..., x ** 0`` (``increasing``: the other way round) of a 1-D ``x``;
+    integer and bool inputs give int64 (int32 here)."""
+    if x.ndim != 1:
+        raise RuntimeError("x must be a one-dimensional tensor.")
+    N = x.shape[0] if N is None else N
+    if N < 0:
+        raise RuntimeError("N must be non-negative.")
+    dtype = _promotion.long_dtype() if _promotion.category(x.dtype) < 2 else x.dtype
+    powers = jnp.cumprod(jnp.broadcast_to(x[:, None], (x.shape[0], max(N - 1, 0))).astype(dtype), axis=1)
+    out = jnp.concatenate([jnp.ones((x.shape[0], min(N, 1)), dtype), powers], axis=1)
+    return out if increasing else out[:, ::-1]

@@ -14,16 +14,11 @@ import numpy as np
 
 from .. import _promotion
 from .._device import as_dtype, get_default_dtype
-from .._tensor import OPS, Tensor, is_tensor, op, unwrap
+from .._tensor import OPS, is_tensor, op, tensor_arg, unwrap
 from .._tensor_str import set_printoptions
 
 __all__ = ["can_cast", "finfo", "iinfo", "is_floating_point", "is_nonzero", "numel",
            "promote_types", "result_type"]
-
-
-def _require_tensor(name: str, value) -> None:
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(value).__name__}")
 
 
 def _is_float(dtype) -> bool:
@@ -53,13 +48,11 @@ def can_cast(from_, to) -> bool:
 
 def is_floating_point(input) -> bool:
     """``torch.is_floating_point``: float16, bfloat16, float32 or float64."""
-    _require_tensor("is_floating_point", input)
-    return _is_float(input.dtype)
+    return _is_float(tensor_arg(input, "is_floating_point").dtype)
 
 
 def numel(input) -> int:
-    _require_tensor("numel", input)
-    return math.prod(unwrap(input).shape)
+    return math.prod(unwrap(tensor_arg(input, "numel")).shape)
 
 
 @op(method=True)

@@ -1,5 +1,6 @@
 """torch's pointwise functions: unary math, arithmetic, comparisons, logical and bitwise ops,
-``clamp``/``where``/``masked_fill``, ``isclose``/``allclose``/``equal``, ``softmax``/``log_softmax``.
+``clamp``/``where``/``masked_fill``, ``isclose``/``allclose``/``equal``, ``softmax``/``log_softmax``, and number
+theory and special functions (``gcd``, ``lcm``, ``ldexp``, ``frexp``, ``nextafter``, ``igamma``, ``polygamma``, ...).
 
 Each op is declared once with ``op`` (function, Tensor method, in-place method where torch has one)
 with torch._refs' promotion kind. Half inputs of the transcendental unary ops are computed in float32,
@@ -9,6 +10,7 @@ as torch's CPU kernels do, and rounded once to the half result.
 from __future__ import annotations
 
 import builtins
+import functools
 import warnings
 
 import jax
@@ -19,7 +21,7 @@ import numpy as np
 from .. import _promotion
 from .._device import as_dtype, check_dtype_supported
 from .._promotion import Kind
-from .._tensor import _dtype_name, canonical_dim, op
+from .._tensor import _dtype_name, canonical_dim, op, return_type
 
 _HALF = (np.dtype(jnp.float16), np.dtype(jnp.bfloat16))
 _F32 = np.dtype(np.float32)
@@ -162,9 +164,9 @@ atan = _unary("atan", jnp.arctan, _I2F, opmath=True, aliases=("arctan",))
 sinh = _unary("sinh", jnp.sinh, _I2F, opmath=True)
 cosh = _unary("cosh", jnp.cosh, _I2F, opmath=True)
 tanh = _unary("tanh", jnp.tanh, _I2F, opmath=True)
-asinh = _unary("asinh", jnp.arcsinh, _I2F, opmath=True)
-acosh = _unary("acosh", jnp.arccosh, _I2F, opmath=True)
-atanh = _unary("atanh", jnp.arctanh, _I2F, opmath=True)
+asinh = _unary("asinh", jnp.arcsinh, _I2F, opmath=True, aliases=("arcsinh",))
+acosh = _unary("acosh", jnp.arccosh, _I2F, opmath=True, aliases=("arccosh",))
+atanh = _unary("atanh", jnp.arctanh, _I2F, opmath=True, aliases=("arctanh",))
 sigmoid = _unary("sigmoid", jax.nn.sigmoid, _I2F, opmath=True)
 erf = _unary("erf", jsp.erf, _I2F, reject="c", opmath=True)
 erfc = _unary("erfc", jsp.erfc, _I2F, reject="c", opmath=True)
@@ -641,6 +643,8 @@ def masked_fill(input, mask, value):
     if hasattr(value, "ndim") and value.ndim != 0:
         raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                            f"{value.ndim} dimension(s).")
+    if _promotion.is_scalar(value):
+        value = _promotion.checked_convert(value, input.dtype)
     return jnp.where(mask, jnp.asarray(value).astype(input.dtype), input)
 
 
@@ -682,3 +686,106 @@ def equal(input, other) -> bool:
     """Same shape and equal values (a Python bool: eager only)."""
     return tuple(input.shape) == tuple(other.shape) and bool(jnp.all(input == other))
 
+
+
+# --- number theory and special functions ----------------------------------------------------------
+def _integer_pair(name: str, fn):
+    def array_fn(input, other):
+        _tensors_only(name, input=input, other=other)
+        _kernel_check(f"{name}_cpu", jnp.result_type(input, other), "bfc")
+        return fn(input, other)
+
+    array_fn.__name__ = name
+    array_fn.__doc__ = f"``torch.{name}`` of integer tensors (nonnegative; {name}(0, 0) is 0)."
+    return op(name, promote=_DEFAULT, inplace=True)(array_fn)
+
+
+gcd = _integer_pair("gcd", jnp.gcd)
+lcm = _integer_pair("lcm", jnp.lcm)
+
+
+@op(promote=_I2F, inplace=True)
+def ldexp(input, other):
+    """``input * 2**other`` (integer operands give the default float dtype)."""
+    _tensors_only("ldexp", input=input, other=other)
+    return input * jnp.exp2(other)
+
+
+_frexp_result = return_type("frexp", ("mantissa", "exponent"))
+
+
+@op()
+def frexp(input):
+    """``(mantissa, exponent)`` with ``input = mantissa * 2**exponent``, ``|mantissa|`` in ``[0.5, 1)``; the
+    exponent is int32."""
+    if _category(input) != "f":
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    mantissa, exponent = jnp.frexp(input)
+    return _frexp_result(mantissa.astype(input.dtype), exponent.astype(np.int32))
+
+
+@op(promote=_DEFAULT, inplace=True)
+def nextafter(input, other):
+    """The next representable value after ``input`` towards ``other``."""
+    _tensors_only("nextafter", input=input, other=other)
+    _kernel_check("nextafter_cpu", jnp.result_type(input, other), "bic")
+    return jnp.nextafter(input, other)
+
+
+def _incomplete_gamma(name: str, fn, doc: str):
+    def array_fn(input, other):
+        _tensors_only(name, input=input, other=other)
+        _kernel_check(f"{name}_cpu", jnp.result_type(input, other), "bic")
+        return fn(_opmath(input), _opmath(other))
+
+    array_fn.__name__ = name
+    array_fn.__doc__ = doc
+    return op(name, promote=_DEFAULT, inplace=True)(array_fn)
+
+
+# The special-function kernels are jitted: an eager call is one cached XLA program, not one per primitive.
+igamma = _incomplete_gamma("igamma", jax.jit(jsp.gammainc), "The regularized lower incomplete gamma function "
+                                                             "``P(input, other)``.")
+igammac = _incomplete_gamma("igammac", jax.jit(jsp.gammaincc), "The regularized upper incomplete gamma function "
+                                                               "``Q(input, other) = 1 - P(input, other)``.")
+
+
+def _polygamma(n: int, input):
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise TypeError(f"polygamma(): argument 'n' (position 1) must be int, not {type(n).__name__}")
+    if n < 0:
+        raise RuntimeError("polygamma(n, x) does not support negative n.")
+    _kernel_check("polygamma", input, "c")
+    return _polygamma_kernel(_opmath(input), n)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _polygamma_kernel(x, n: int):
+    return _digamma(x) if n == 0 else jsp.polygamma(n, x)
+
+
+@op("polygamma", promote=_I2F, args=("input",), method=False)
+def polygamma(n: int, input):
+    """The ``n``-th derivative of the digamma function (``n = 0``: digamma)."""
+    return _polygamma(n, input)
+
+
+@op("polygamma", promote=_I2F, args=("input",), namespace=False, inplace=True)
+def _polygamma_method(input, n: int):
+    """``Tensor.polygamma(n)``: ``torch.polygamma(n, self)``."""
+    return _polygamma(n, input)
+
+
+@op(promote=_I2F, args=("input",), inplace=True)
+def mvlgamma(input, p: int):
+    """The multivariate log-gamma function of dimension ``p``: ``sum_i lgamma(x - i/2) + p(p-1)/4 log(pi)``."""
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    _kernel_check("mvlgamma", input, "c")
+    return _mvlgamma_kernel(_opmath(input), p)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _mvlgamma_kernel(x, p: int):
+    terms = jax.lax.lgamma(x[..., None] - jnp.arange(p, dtype=x.dtype) / 2)
+    return jnp.sum(terms, axis=-1) + p * (p - 1) / 4 * np.log(np.pi)

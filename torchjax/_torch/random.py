@@ -1,6 +1,7 @@
 """torch's random sampling: ``rand``, ``randn``, ``randint``, ``randperm``, ``normal``, ``bernoulli``,
-``multinomial``, ``poisson``, the ``*_like`` samplers and the in-place ``Tensor.random_`` / ``bernoulli_`` /
-``exponential_`` / ``geometric_`` / ``cauchy_`` / ``log_normal_``.
+``multinomial``, ``poisson``, the ``*_like`` samplers and the in-place ``Tensor.uniform_`` / ``normal_`` /
+``random_`` / ``bernoulli_`` / ``exponential_`` / ``geometric_`` / ``cauchy_`` / ``log_normal_`` (``nn.init``
+draws with ``_uniform`` and ``_std_normal`` too: one implementation of each draw).
 
 Every draw takes one key from ``generator`` or the default generator (``torchjax.manual_seed``), so
 results are reproducible but never equal torch's bit streams; the distributions do. Eager draws run
@@ -21,7 +22,7 @@ import numpy as np
 
 from .. import _promotion, _random
 from .._device import get_default_dtype
-from .._tensor import Tensor, _dtype_name, _new, op, unwrap
+from .._tensor import Tensor, _dtype_name, _new, op, tensor_arg, unwrap
 from .creation import _export, _index, finish, resolve_dtype, size_arg
 
 __all__ = ["bernoulli", "multinomial", "normal", "poisson", "rand", "rand_like", "randint", "randint_like", "randn",
@@ -81,6 +82,12 @@ def _std_normal(shape, dtype, generator):
     scale = math.sqrt(0.5) if dtype.kind == "c" else 1.0
     return _continuous(shape, dtype, lambda rng, s, d: scale * rng.standard_normal(s, dtype=d),
                        lambda key, s, d: scale * jax.random.normal(key, s, d), generator)
+
+
+def _normal(shape, dtype, generator, mean=0.0, std=1.0):
+    """Draws from :math:`\\mathcal{N}(\\text{mean}, \\text{std}^2)` in ``dtype``; complex, as torch's ``normal_``:
+    each component has mean ``mean`` and variance ``std**2 / 2``."""
+    return (mean * (1 + 1j) if dtype.kind == "c" else mean) + std * _std_normal(shape, dtype, generator)
 
 
 def _floating_only(dtype, kernel: str) -> None:
@@ -187,9 +194,7 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
 
 
 def _like_input(input, name: str):
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
-    return unwrap(input)
+    return unwrap(tensor_arg(input, name))
 
 
 @_export
@@ -241,6 +246,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
            requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """``torch.normal``: (mean Tensor, std Tensor) broadcast together, (mean Tensor, std float),
     (mean float, std Tensor), or (mean float, std float, size)."""
+    mean, std = (tensor_arg(v, "normal") if isinstance(v, jax.Array | np.ndarray) else v for v in (mean, std))
     tensors = [unwrap(v) for v in (mean, std) if isinstance(v, Tensor)]
     if not tensors:
         if size is None:
@@ -374,6 +380,22 @@ def poisson(input, generator=None):
     return finish(out.astype(input.dtype), like=input)
 
 
+@op(method=False)
+def binomial(count, prob, generator=None):
+    """``torch.binomial``: draws of the number of successes in ``count`` trials of probability ``prob`` (floating
+    tensors of one dtype, broadcast), in that dtype."""
+    if _promotion.category(count.dtype) != 2:
+        raise ValueError(f"binomial only supports floating-point dtypes for count, got: {_dtype_name(count.dtype)}")
+    if prob.dtype != count.dtype:
+        raise RuntimeError(f"Found dtype {_dtype_name(prob.dtype)} but expected {_dtype_name(count.dtype)}")
+    shape = jnp.broadcast_shapes(count.shape, prob.shape)
+    real = _real(count.dtype)
+    out = _draw(generator,
+                lambda rng, n, p: rng.binomial(np.broadcast_to(n, shape).astype(np.int64), np.broadcast_to(p, shape)),
+                lambda key, n, p: jax.random.binomial(key, n.astype(real), p.astype(real), shape), count, prob)
+    return finish(out.astype(count.dtype), like=count)
+
+
 # --- in-place samplers (Tensor methods) -------------------------------------------------------------
 def _method(fn):
     setattr(Tensor, fn.__name__, fn)
@@ -481,3 +503,26 @@ def log_normal_(self, mean: float = 1.0, std: float = 2.0, *, generator=None) ->
     value = _continuous(shape, dtype, lambda rng, s, d: np.exp(mean + std * rng.standard_normal(s, dtype=d)),
                         lambda key, s, d: jnp.exp(mean + std * jax.random.normal(key, s, d)), generator)
     return _fill(self, value, "log_normal_")
+
+
+@_method
+def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
+    """``Tensor.uniform_``: draws from :math:`\\mathcal{U}(a, b)` (complex: each component)."""
+    data = unwrap(self)
+    dtype = np.dtype(data.dtype)
+    _floating_only(dtype, "check_uniform_bounds")
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a:g} > to={b:g}")
+    return _fill(self, _uniform(data.shape, dtype, generator, a, b), "uniform_")
+
+
+@_method
+def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
+    """``Tensor.normal_``: draws from :math:`\\mathcal{N}(\\text{mean}, \\text{std}^2)` (complex: the variance split
+    between the components)."""
+    data = unwrap(self)
+    dtype = np.dtype(data.dtype)
+    _floating_only(dtype, "normal_kernel_cpu")
+    _check_std(std)
+    value = _normal(data.shape, _real(dtype) if dtype.kind == "f" else dtype, generator, mean, std)
+    return _fill(self, value.astype(dtype), "normal_")

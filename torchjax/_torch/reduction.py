@@ -62,9 +62,7 @@ def _axes(dim, ndim: int) -> tuple[int, ...]:
 def _dtype_arg(dtype, where: str):
     if dtype is None:
         return None
-    dtype = as_dtype(dtype)
-    check_dtype_supported(dtype, where)
-    return dtype
+    return check_dtype_supported(as_dtype(dtype), where)
 
 
 def _integer_to_long(input, dtype, where: str):
@@ -795,3 +793,73 @@ def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):
         later, earlier = a[(slice(None),) * axis + (slice(1, None),)], a[(slice(None),) * axis + (slice(None, -1),)]
         a = later != earlier if dtype == np.bool_ else later - earlier
     return a
+
+
+_SEGMENT_REDUCTIONS = {"sum": "sum", "prod": "prod", "mean": "mean", "max": "max", "amax": "max", "min": "min",
+                       "amin": "min"}
+
+
+@op(method=False)
+def segment_reduce(data, reduce: str, *, lengths=None, indices=None, offsets=None, axis: int = 0,
+                   unsafe: bool = False, initial=None):
+    """Reduce consecutive segments of ``data`` along ``axis`` (0): segment ``i`` has ``lengths[i]`` rows (or spans
+    ``offsets[i]:offsets[i+1]``). ``reduce``: sum, prod, mean, max/amax, min/amin. An empty segment gives
+    ``initial`` if given, else the reduction's identity (sum 0, prod 1, max -inf, min inf, mean NaN); ``initial``
+    also joins every non-empty segment (mean: ``(initial + sum) / count``). Only 1-D ``lengths``/``offsets``."""
+    if reduce not in _SEGMENT_REDUCTIONS:
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    kind = _SEGMENT_REDUCTIONS[reduce]
+    if indices is not None:
+        raise RuntimeError("segment_reduce(): indices based reduction is not supported yet.")
+    if (lengths is None) == (offsets is None):
+        raise RuntimeError("segment_reduce(): Either lengths or offsets must be defined")
+    if lengths is None:
+        offsets = jnp.asarray(offsets)
+        if offsets.ndim != 1:
+            raise NotImplementedError("torchjax's segment_reduce takes 1-D lengths or offsets")
+        lengths = jnp.diff(offsets)
+    lengths = jnp.asarray(lengths)
+    if lengths.ndim != 1:
+        raise NotImplementedError("torchjax's segment_reduce takes 1-D lengths or offsets")
+    if canonical_dim(axis, data.ndim) != lengths.ndim - 1:
+        raise RuntimeError(f"segment_reduce(): Expected axis to be the last dimension of lengths but got {axis}.")
+    if _promotion.category(data.dtype) != 2:
+        raise NotImplementedError(f"\"_segment_reduce_cpu\" not implemented for '{_dtype_name(data.dtype)}'")
+    if not unsafe and not isinstance(lengths, jax.core.Tracer) and int(jnp.sum(lengths)) != data.shape[0]:
+        raise RuntimeError("segment_reduce(): Expected all rows of lengths along axis to sum to "
+                           "data.size(lengths.dim()-1) when !unsafe.")
+    return _segment_reduce(data, lengths, kind, None if initial is None else jnp.asarray(initial, data.dtype))
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def _segment_reduce(data, lengths, kind: str, initial):
+    segments = lengths.shape[0]
+    ids = jnp.repeat(jnp.arange(segments), lengths, total_repeat_length=data.shape[0])
+    if kind in ("sum", "mean"):
+        out = jax.ops.segment_sum(data, ids, segments)
+    elif kind == "prod":
+        out = jax.ops.segment_prod(data, ids, segments)
+    else:
+        out = (jax.ops.segment_max if kind == "max" else jax.ops.segment_min)(data, ids, segments)
+    shape = (segments,) + (1,) * (data.ndim - 1)
+    empty = (lengths == 0).reshape(shape)
+    if initial is not None:
+        joined = {"sum": out + initial, "mean": out + initial, "prod": out * initial,
+                  "max": jnp.maximum(out, initial), "min": jnp.minimum(out, initial)}[kind]
+        out = jnp.where(empty, initial, joined)
+    if kind == "mean":
+        count = lengths.reshape(shape).astype(data.dtype)
+        out = jnp.where(empty, out if initial is not None else jnp.nan, out / jnp.where(empty, 1, count))
+    return out.astype(data.dtype)
+
+
+@op(method=True, namespace=False)
+def sum_to_size(input, *size):
+    """``Tensor.sum_to_size``: sum the dims that broadcasting would have expanded, so the result has ``size``
+    (which must broadcast to the input's shape)."""
+    size = tuple(size[0]) if len(size) == 1 and isinstance(size[0], tuple | list) else tuple(size)
+    lead = input.ndim - len(size)
+    if lead < 0 or builtins.any(s not in (1, d) for s, d in zip(size, input.shape[lead:], strict=True)):
+        raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(input.shape)}}}.")
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(size) if s == 1 and input.shape[lead + i] != 1)
+    return jnp.sum(input, axis=axes, keepdims=True).reshape(size) if axes else input

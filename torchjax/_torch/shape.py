@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import _promotion
 from .._device import get_default_dtype
-from .._tensor import OPS, Size, Tensor, _dtype_name, canonical_dim, op, unwrap
+from .._tensor import OPS, Size, Tensor, _dtype_name, _scatter_into, canonical_dim, op, unwrap
 from .creation import as_tensor
 
 
@@ -630,3 +630,179 @@ def diagflat(input, offset: int = 0):
     """``torch.diagflat``: the flattened input on the ``offset`` diagonal of a square matrix."""
     return jnp.diag(input.reshape(-1), offset)
 
+
+
+# --- more splits, unfold, as_strided --------------------------------------------------------------
+@_tensor_function(method=True, aliases=("unsafe_split_with_sizes",))
+def split_with_sizes(input, split_sizes, dim: int = 0) -> tuple:
+    """``torch.split_with_sizes``: views of the given sizes along ``dim`` (they must sum to its size).
+    ``unsafe_split_with_sizes`` is the same (torch's variant only skips autograd's view checks)."""
+    return as_tensor(input).split([operator.index(unwrap(s)) for s in split_sizes], dim)
+
+
+@_tensor_function(method=True)
+def unsafe_split(input, split_size, dim: int = 0) -> tuple:
+    """``torch.unsafe_split``: :meth:`Tensor.split` (torch's variant only skips autograd's view checks)."""
+    return as_tensor(input).split(split_size, dim)
+
+
+@_tensor_function(method=True)
+def unsafe_chunk(input, chunks: int, dim: int = 0) -> tuple:
+    """``torch.unsafe_chunk``: :meth:`Tensor.chunk` (torch's variant only skips autograd's view checks)."""
+    return as_tensor(input).chunk(chunks, dim)
+
+
+def _directional_split(name: str, dim: int, min_dims: int) -> Callable:
+    def fn(input, indices_or_sections) -> tuple:
+        input = as_tensor(input)
+        if input.ndim < min_dims:
+            raise RuntimeError(f"torch.{name} requires a tensor with at least {min_dims} dimension, but got a tensor "
+                               f"with {input.ndim} dimensions!")
+        axis = 0 if name == "hsplit" and input.ndim == 1 else dim
+        sections = unwrap(indices_or_sections)
+        if isinstance(sections, int) and (sections == 0 or input.shape[axis] % sections):
+            raise RuntimeError(f"torch.{name} attempted to split along dimension {axis}, but the size of the "
+                               f"dimension {input.shape[axis]} is not divisible by the split_size {sections}!")
+        return tensor_split(input, indices_or_sections, axis)
+
+    fn.__doc__ = (f"``torch.{name}``: :func:`tensor_split` along dim {dim}"
+                  + (" (dim 0 of a 1-D tensor)" if name == "hsplit" else "")
+                  + "; an integer must divide that dimension.")
+    return _tensor_function(name, method=True)(fn)
+
+
+hsplit = _directional_split("hsplit", 1, 1)
+vsplit = _directional_split("vsplit", 0, 2)
+dsplit = _directional_split("dsplit", 2, 3)
+
+
+@_tensor_function(method=True)
+def unfold(input, dimension: int, size: int, step: int) -> Tensor:
+    """``Tensor.unfold``: a view of every window of ``size`` entries, ``step`` apart, along ``dimension`` (which
+    becomes the window count; the windows are a new last dimension)."""
+    input = as_tensor(input)
+    ndim = input.ndim
+    axis = canonical_dim(dimension, ndim) if ndim else 0
+    length = input.shape[axis] if ndim else 1
+    if size > length:
+        raise RuntimeError(f"maximum size for tensor at dimension {axis} is {length} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    starts = np.arange(0, length - size + 1, step)
+    positions = starts[:, None] + np.arange(size)
+
+    def windows(a):
+        if a.ndim == 0:
+            return a.reshape(1)
+        return jnp.moveaxis(jnp.take(a, positions, axis=axis), axis + 1, -1)
+
+    return input._view(windows, overlaps=step < size)
+
+
+def _strided_positions(shape: tuple, size, stride, storage_offset, name: str = "as_strided") -> np.ndarray:
+    """The flat (row-major) positions an ``as_strided`` view reads, with torch's out-of-bounds error."""
+    size, stride = tuple(_ints(size)), tuple(_ints(stride))
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    if any(s < 0 for s in stride):
+        raise RuntimeError(f"{name}: Negative strides are not supported at the moment, got strides: {list(stride)}")
+    offset = 0 if storage_offset is None else operator.index(storage_offset)
+    numel = int(np.prod(shape))
+    needed = 0 if 0 in size else offset + 1 + sum((n - 1) * s for n, s in zip(size, stride, strict=True))
+    if needed > numel:
+        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, "
+                           f"requiring a storage size of {needed} are out of bounds for storage of size {numel}")
+    grids = np.meshgrid(*(np.arange(n) * s for n, s in zip(size, stride, strict=True)), indexing="ij")
+    return (offset + sum(grids, np.zeros(size, np.int64))).astype(np.int32)
+
+
+@_tensor_function(method=True)
+def as_strided(input, size, stride, storage_offset=None) -> Tensor:
+    """A view of the elements at ``storage_offset + sum(i_k * stride_k)`` of the tensor's row-major values.
+
+    torchjax tensors are contiguous (``stride()`` reports row-major strides), so the values are the tensor's own;
+    torch indexes the underlying storage, which is the same thing for a contiguous tensor (for a non-contiguous
+    torch view it would read the base's memory layout instead)."""
+    input = as_tensor(input)
+    positions = _strided_positions(tuple(input.shape), size, stride, storage_offset)
+    overlaps = len(np.unique(positions)) != positions.size
+    return input._view(lambda a: a.reshape(-1)[positions], overlaps=overlaps)
+
+
+# --- out-of-place scatters of views ---------------------------------------------------------------
+def _view_scatter(name: str, input, src, view: Callable) -> Tensor:
+    input, src = as_tensor(input), as_tensor(src)
+    base = unwrap(input)
+    selected = jax.eval_shape(view, jax.ShapeDtypeStruct(base.shape, base.dtype))
+    if tuple(selected.shape) != tuple(src.shape):
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = {list(src.shape)}, "
+                           f"slice size = {list(selected.shape)}")
+    return Tensor._wrap_array(_scatter_into(view, base, unwrap(src)))
+
+
+@_tensor_function(method=True)
+def select_scatter(input, src, dim: int, index: int) -> Tensor:
+    """A copy of ``input`` with ``input.select(dim, index)`` replaced by ``src`` (cast to ``input``'s dtype)."""
+    input = as_tensor(input)
+    axis = canonical_dim(dim, input.ndim)
+    size = input.shape[axis]
+    if not -size <= index < size:
+        raise IndexError(f"select(): index {index} out of range for tensor of size {list(input.shape)} at dimension "
+                         f"{axis}")
+    return _view_scatter("select_scatter", input, src, lambda a: jnp.take(a, index % size, axis=axis))
+
+
+@_tensor_function(method=True)
+def slice_scatter(input, src, dim: int = 0, start=None, end=None, step: int = 1) -> Tensor:
+    """A copy of ``input`` with the slice ``start:end:step`` along ``dim`` replaced by ``src``."""
+    input = as_tensor(input)
+    axis = canonical_dim(dim, input.ndim)
+    if step <= 0:
+        raise RuntimeError("slice step must be positive")
+    key = (slice(None),) * axis + (slice(start, end, step),)
+    return _view_scatter("slice_scatter", input, src, lambda a: a[key])
+
+
+@_tensor_function(method=True)
+def diagonal_scatter(input, src, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """A copy of ``input`` with ``input.diagonal(offset, dim1, dim2)`` replaced by ``src``."""
+    input = as_tensor(input)
+    d1, d2 = canonical_dim(dim1, input.ndim), canonical_dim(dim2, input.ndim)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return _view_scatter("diagonal_scatter", input, src, lambda a: jnp.diagonal(a, offset, d1, d2))
+
+
+@_tensor_function(method=True)
+def as_strided_scatter(input, src, size, stride, storage_offset=None) -> Tensor:
+    """A copy of ``input`` with the elements :func:`as_strided` selects replaced by ``src``."""
+    input = as_tensor(input)
+    positions = _strided_positions(tuple(input.shape), size, stride, storage_offset)
+    return _view_scatter("as_strided_scatter", input, src, lambda a: a.reshape(-1)[positions])
+
+
+# --- *_copy: the view functions returning copies --------------------------------------------------
+def _copy_of(name: str, view: Callable) -> None:
+    def fn(input, *args, **kwargs):
+        out = view(as_tensor(input), *args, **kwargs)
+        if isinstance(out, tuple | list):
+            return type(out)(t.clone() for t in out)
+        return out.clone()
+
+    fn.__doc__ = f"``torch.{name}``: what ``{name.removesuffix('_copy')}`` returns, as a new tensor (not a view)."
+    _tensor_function(name)(fn)
+
+
+for _name, _view in (
+    ("alias_copy", lambda t: t), ("detach_copy", Tensor.detach), ("as_strided_copy", as_strided),
+    ("diagonal_copy", Tensor.diagonal), ("expand_copy", Tensor.expand), ("permute_copy", Tensor.permute),
+    ("select_copy", Tensor.select), ("split_copy", Tensor.split), ("split_with_sizes_copy", split_with_sizes),
+    ("squeeze_copy", Tensor.squeeze), ("t_copy", Tensor.t), ("transpose_copy", Tensor.transpose),
+    ("unbind_copy", Tensor.unbind), ("unfold_copy", unfold), ("unsqueeze_copy", Tensor.unsqueeze),
+    ("view_copy", Tensor.view), ("narrow_copy", Tensor.narrow), ("view_as_real_copy", OPS["view_as_real"]),
+    ("view_as_complex_copy", OPS["view_as_complex"]),
+    ("slice_copy", lambda t, dim=0, start=None, end=None, step=1:
+        t[(slice(None),) * canonical_dim(dim, t.ndim) + (slice(start, end, step),)]),
+):
+    _copy_of(_name, _view)
+Tensor.narrow_copy = OPS["narrow_copy"]

@@ -1,7 +1,7 @@
 """``torchjax.data``: torch.utils.data's datasets, samplers and ``DataLoader`` for JAX arrays.
 
 Port ``from torch.utils.data import DataLoader, TensorDataset`` to
-``from torchjax.data import DataLoader, TensorDataset``. Batches are ``jax.Array`` prepared in
+``from torchjax.data import DataLoader, TensorDataset``. Batches are Tensors prepared in
 background threads; shuffling draws from a :class:`torchjax.Generator`.
 """
 

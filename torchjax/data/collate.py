@@ -1,9 +1,9 @@
 """``default_collate`` / ``default_convert``: torch's rules for turning samples into a batch.
 
-Collation happens on the host in NumPy (``np.stack``; JAX arrays are stacked where they live),
-then every array in the result goes to the device with ``jax.device_put``. Dtypes follow JAX's
-defaults: Python floats and float64 arrays become float32 and int64 becomes int32 unless
-``jax_enable_x64`` is on.
+Collation happens on the host in NumPy (``np.stack``; JAX arrays and Tensors are stacked where
+they live), then every array in the result goes to the device with ``jax.device_put`` and comes back
+as a :class:`~torchjax.Tensor`, as torch's batches are tensors. Dtypes follow JAX's defaults: Python
+floats and float64 arrays become float32 and int64 becomes int32 unless ``jax_enable_x64`` is on.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._tensor import Tensor, unwrap, wrap
+
 # NumPy dtype codes that default_collate refuses: bytes, strings and Python objects.
 _np_str_obj_array_pattern = re.compile(r"[SaUO]")
 
@@ -27,7 +29,7 @@ default_collate_err_msg_format = (
 
 
 def _is_array(value: Any) -> bool:
-    if isinstance(value, jax.Array):
+    if isinstance(value, jax.Array | Tensor):
         return True
     return isinstance(value, (np.ndarray, np.generic)) and _np_str_obj_array_pattern.search(value.dtype.str) is None
 
@@ -77,15 +79,22 @@ def _map_arrays(fn: Callable[[Any], Any], data: Any, *, tuple_as_list: bool = Fa
 
 
 def _place(data: Any, target: Any = None, *, tuple_as_list: bool = False) -> Any:
-    """Every array in ``data`` on ``target`` (a jax.Device, a Sharding, or None for the default)."""
-    return _map_arrays(lambda array: jax.device_put(array, target), data, tuple_as_list=tuple_as_list)
+    """Every array in ``data`` as a Tensor on ``target`` (a jax.Device, a Sharding, or None for the
+    default; a Tensor already given is kept when ``target`` is None, as torch keeps a sample's tensors)."""
+    return _map_arrays(lambda array: _tensor_on(array, target), data, tuple_as_list=tuple_as_list)
+
+
+def _tensor_on(array: Any, target: Any) -> Tensor:
+    if isinstance(array, Tensor) and target is None:
+        return array
+    return wrap(jax.device_put(unwrap(array), target))
 
 
 def _collate_host(batch: list) -> Any:
     """torch's ``collate`` rules with NumPy stacking; arrays in the result are not yet on a device."""
     elem = batch[0]
-    if isinstance(elem, jax.Array):
-        return jnp.stack(batch)
+    if isinstance(elem, jax.Array | Tensor):
+        return jnp.stack([unwrap(sample) for sample in batch])
     if isinstance(elem, np.ndarray):
         if _np_str_obj_array_pattern.search(elem.dtype.str) is not None:
             raise TypeError(default_collate_err_msg_format.format(elem.dtype))
@@ -115,7 +124,7 @@ def default_collate(batch: list) -> Any:
     Arrays and NumPy arrays are stacked along a new first dimension, Python numbers become arrays,
     strings stay lists; a dict of samples becomes a dict of batches and a tuple (or list) of
     fields becomes a list (or list-like) of batches, as in torch. The arrays come back as
-    ``jax.Array`` on the default device.
+    Tensors on the default device.
 
     Arguments:
         batch: the samples, as the dataset returned them.
@@ -124,7 +133,7 @@ def default_collate(batch: list) -> Any:
 
 
 def default_convert(data: Any) -> Any:
-    """Turn the NumPy arrays in one sample into ``jax.Array`` (the ``batch_size=None`` collate).
+    """Turn the arrays in one sample into Tensors (the ``batch_size=None`` collate).
 
     Tuples become lists and other containers keep their types, as in torch; numbers, strings
     and everything else pass through.

@@ -1,4 +1,4 @@
-"""Datasets: torch.utils.data's ``Dataset`` family over NumPy and JAX arrays.
+"""Datasets: torch.utils.data's ``Dataset`` family over Tensors, NumPy and JAX arrays.
 
 torchjax extension: a map-style dataset may define ``__getbatch__(indices)``, which takes an int64
 NumPy index array and returns the whole batch already collated (what ``default_collate`` would
@@ -20,6 +20,7 @@ import jax
 import numpy as np
 
 from .._random import Generator
+from .._tensor import Tensor, unwrap, wrap
 from .sampler import _numpy_rng
 
 T_co = TypeVar("T_co", covariant=True)
@@ -51,32 +52,37 @@ class IterableDataset(Dataset[T_co]):
         raise NotImplementedError("Subclasses of IterableDataset should implement __iter__.")
 
 
-def _as_array(data: Any) -> np.ndarray | jax.Array:
-    # NumPy and JAX arrays are kept as given (gathers then run on the host or the device they live
-    # on); anything else array-like (lists, torch tensors) becomes a NumPy array once.
-    return data if isinstance(data, (np.ndarray, jax.Array)) else np.asarray(data)
+def _as_data(data: Any) -> np.ndarray | Tensor:
+    # Tensors are kept and JAX arrays become Tensors (gathers then run on the device they live on);
+    # NumPy arrays stay on the host; anything else array-like (lists, torch tensors) becomes NumPy once.
+    if isinstance(data, Tensor | np.ndarray):
+        return data
+    return wrap(data) if isinstance(data, jax.Array) else np.asarray(data)
 
 
 class TensorDataset(Dataset[tuple]):
-    """Dataset wrapping arrays; sample ``i`` is ``tuple(array[i] for array in arrays)``.
+    """Dataset wrapping tensors; sample ``i`` is ``tuple(tensor[i] for tensor in tensors)``.
 
     Arguments:
-        *tensors: NumPy or JAX arrays (anything else array-like is converted to NumPy) that share
-            the size of their first dimension.
+        *tensors: Tensors, JAX arrays (kept as Tensors) or NumPy arrays (kept on the host; anything else
+            array-like is converted to NumPy) that share the size of their first dimension.
+
+    A sample's entries are Tensors, or NumPy rows for NumPy data (host data stays on the host until
+    ``default_collate`` moves the batch to the device, as Tensors).
     """
 
     def __init__(self, *tensors: Any) -> None:
-        tensors = tuple(_as_array(tensor) for tensor in tensors)
+        tensors = tuple(_as_data(tensor) for tensor in tensors)
         if any(tensors[0].shape[0] != tensor.shape[0] for tensor in tensors):
             raise AssertionError("Size mismatch between tensors")
         self.tensors = tensors
 
     def __getitem__(self, index):
-        return tuple(tensor[index] for tensor in self.tensors)
+        return tuple(wrap(unwrap(tensor)[index]) for tensor in self.tensors)
 
     def __getbatch__(self, indices: np.ndarray) -> list:
         # default_collate turns the sample tuples into a list of stacked arrays; one gather each.
-        return [tensor[indices] for tensor in self.tensors]
+        return [unwrap(tensor)[indices] for tensor in self.tensors]
 
     def __len__(self) -> int:
         return self.tensors[0].shape[0]

@@ -2,9 +2,10 @@ r"""Parameter initialisation: the ``torch.nn.init`` API over JAX arrays.
 
 Every function takes either
 
-* a :class:`~torchjax.nn.parameter.Parameter`: the result is written "in place" by rebinding its
-  ``.data`` to a new array of the same shape, dtype and placement, and the same Parameter object is
-  returned (so ``nn.init.zeros_(layer.bias)`` works exactly as in torch); or
+* a :class:`~torchjax.Tensor` (a :class:`~torchjax.nn.parameter.Parameter` included): the result is
+  written in place (its array is rebound to a new one of the same shape, dtype and placement; through a
+  view, into its base) and the same object is returned, so ``nn.init.zeros_(layer.bias)`` works exactly
+  as in torch; or
 * a plain jax / NumPy array: JAX arrays are immutable, so the input is left untouched and a **new**
   ``jax.Array`` holding the result is returned. Use the return value: ``w = init.normal_(w)``.
 
@@ -29,6 +30,7 @@ import numpy as np
 
 from .. import _random
 from .._tensor import Tensor
+from .._torch import random as _draws
 from .parameter import _UNINITIALIZED_MSG, Parameter, _as_array, _unwrap, is_lazy
 
 # Sorted; the names without a trailing underscore are torch's deprecated aliases.
@@ -133,16 +135,6 @@ def _normal_sample(key, mean, std, shape, dtype):
 
 
 @_kernel
-def _uniform_kernel(key, a, b, *, shape, dtype):
-    return _sample(lambda k, s, d: jax.random.uniform(k, s, d, a, b), key, shape, dtype)
-
-
-@_kernel
-def _normal_kernel(key, mean, std, *, shape, dtype):
-    return _normal_sample(key, mean, std, shape, dtype)
-
-
-@_kernel
 def _trunc_normal_kernel(key, mean, std, a, b, *, shape, dtype):
     lower, upper = (a - mean) / std, (b - mean) / std
     z = jax.random.truncated_normal(key, lower.astype(dtype), upper.astype(dtype), shape, dtype)
@@ -187,41 +179,19 @@ def _num(x):
     return float(x) if isinstance(x, int | float | np.number) else x
 
 
-def _host_rng(key: jax.Array, dtype: np.dtype) -> np.random.Generator | None:
-    """A NumPy generator seeded from ``key`` for an eager real draw, else None (traced key, complex).
-
-    Module construction draws every weight once: on the host that costs no XLA compilation, where
-    a jitted JAX draw compiles once per new shape (0.5 s each on a small CPU). The stream is
-    still the torchjax generator's: the same seed gives the same values.
-    """
-    if isinstance(key, jax.core.Tracer) or jnp.issubdtype(dtype, jnp.complexfloating):
-        return None
-    high, low = (int(word) for word in np.asarray(key, dtype=np.uint32).reshape(-1)[:2])
-    return np.random.Generator(np.random.Philox(key=(high << 32) | low))
-
-
-def _uniform(arr: jax.Array, a: float, b: float, generator, fn: str) -> jax.Array:
+# Uniform and normal draws are Tensor.uniform_'s and Tensor.normal_'s (torchjax._torch.random): eager draws
+# run NumPy's Philox on the host, seeded from the generator's key, so building a module compiles no XLA
+# program per weight shape; traced keys draw with jax.random.
+def _uniform(arr: jax.Array, a: float, b: float, generator, fn: str):
     if a > b:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a:g} > to={b:g}")
-    dtype = _compute_dtype(arr.dtype, fn)
-    key = _random.next_key(generator)
-    rng = _host_rng(key, dtype)
-    if rng is not None:
-        u = rng.random(arr.shape, dtype=dtype)
-        return jax.device_put((dtype.type(a) + dtype.type(b - a) * u).astype(dtype))
-    return _uniform_kernel(key, _num(a), _num(b), shape=arr.shape, dtype=dtype)
+    return _draws._uniform(arr.shape, _compute_dtype(arr.dtype, fn), generator, a, b)
 
 
-def _normal(arr: jax.Array, mean: float, std: float, generator, fn: str) -> jax.Array:
+def _normal(arr: jax.Array, mean: float, std: float, generator, fn: str):
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
-    dtype = _compute_dtype(arr.dtype, fn)
-    key = _random.next_key(generator)
-    rng = _host_rng(key, dtype)
-    if rng is not None:
-        z = rng.standard_normal(arr.shape, dtype=dtype)
-        return jax.device_put((dtype.type(mean) + dtype.type(std) * z).astype(dtype))
-    return _normal_kernel(key, _num(mean), _num(std), shape=arr.shape, dtype=dtype)
+    return _draws._normal(arr.shape, _compute_dtype(arr.dtype, fn), generator, mean, std)
 
 
 def _shape(tensor: _Tensor) -> tuple[int, ...]:

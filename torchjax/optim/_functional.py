@@ -7,6 +7,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from .._tensor import wrap
 from .optimizer import Optimizer, nonzero
 
 _LABELS = {"lr": "learning rate", "eps": "epsilon value"}
@@ -44,14 +45,14 @@ def direction_and_decay(hp: dict[str, Any], param: jax.Array, grad: jax.Array) -
 
 def fill_missing(optimizer: Optimizer, scalars: tuple[str, ...] = ("step",), **group_defaults: Any) -> None:
     """What torch's ``__setstate__`` does for state saved by older versions: add options the groups lack,
-    and turn scalar state saved as Python numbers (``step``) into float32 arrays."""
+    and turn scalar state saved as Python numbers (``step``) into float32 Tensors."""
     for group in optimizer.param_groups:
         for key, value in group_defaults.items():
             group.setdefault(key, value)
     for state in optimizer.state.values():
         for key in scalars:
             if key in state and isinstance(state[key], int | float):
-                state[key] = jnp.asarray(state[key], jnp.float32)
+                state[key] = wrap(jnp.asarray(state[key], jnp.float32))
 
 
 def bias_correction(beta: Any, step: jax.Array) -> jax.Array:

@@ -55,7 +55,7 @@ class Adagrad(Optimizer):
                 raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
         for group in self.param_groups:
             for p in group["params"]:
-                self.state[p] = self._init_state(group, p)
+                self.state[p] = self._new_state(group, p)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)

@@ -2,10 +2,14 @@
 
 An optimizer keeps torch's structure (``param_groups``, ``state`` keyed by Parameter,
 ``state_dict()`` with ``state`` keyed by parameter index) and reads ``Parameter.grad``. Each
-subclass supplies two pure functions: ``_init_state(group, param)`` (a parameter's initial state)
-and ``_update(hp, param, grad, state) -> (new_param, new_state)``. ``step()`` runs the update of
-each group as one jitted function, so an eager step is one dispatch per group and the same code
-is traced into a ``torchjax.compile``d step.
+subclass supplies two pure functions: ``_init_state(group, param)`` (a parameter's initial state,
+as arrays) and ``_update(hp, param, grad, state) -> (new_param, new_state)``. ``step()`` runs the
+update of each group as one jitted function, so an eager step is one dispatch per group and the
+same code is traced into a ``torchjax.compile``d step.
+
+State values are Tensors (``step`` a float32 0-d one, as torch's Adam keeps it), updated in place by
+every step, eager or compiled: a Tensor taken from ``opt.state`` or ``state_dict()`` follows the
+optimizer, as in torch.
 
 Hyper-parameters: in ``_update``, numbers in the group (``lr``, ``momentum``, ``betas``, ...)
 are traced inputs, so a scheduler changing ``lr`` never recompiles, except numbers equal to 0,
@@ -28,9 +32,9 @@ import numpy as np
 
 from .. import _tracking
 from .._device import _typename
-from .._tensor import _place_like
+from .._tensor import Tensor, _place_like, unwrap, wrap
 from ..autograd import enable_grad
-from ..nn.parameter import Parameter, _as_array
+from ..nn.parameter import Parameter
 from ..utils.hooks import RemovableHandle
 
 __all__ = ["Optimizer", "required", "nonzero"]
@@ -96,7 +100,7 @@ class Optimizer:
         self._optimizer_state_dict_post_hooks: OrderedDict[int, Callable] = OrderedDict()
         self._optimizer_load_state_dict_pre_hooks: OrderedDict[int, Callable] = OrderedDict()
         self._optimizer_load_state_dict_post_hooks: OrderedDict[int, Callable] = OrderedDict()
-        if isinstance(params, Parameter | jax.Array):
+        if isinstance(params, Tensor | jax.Array):
             raise TypeError(
                 "params argument given to the optimizer should be an iterable of Tensors or dicts, but got "
                 + _typename(params)
@@ -116,6 +120,10 @@ class Optimizer:
     def _init_state(self, group: dict[str, Any], param: Parameter) -> dict[str, Any]:
         """A parameter's state before its first step (arrays, or None for state created later)."""
         return {}
+
+    def _new_state(self, group: dict[str, Any], param: Parameter) -> dict[str, Any]:
+        """``_init_state`` with its arrays as Tensors: what ``self.state[param]`` holds."""
+        return {key: wrap(value) for key, value in self._init_state(group, param).items()}
 
     @staticmethod
     def _update(hp: dict[str, Any], param: jax.Array, grad: jax.Array, state: dict[str, Any]):
@@ -200,7 +208,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None  # written without being read: a compiled step then needs no old grads
                 elif p.grad is not None:
-                    p.grad = jnp.zeros_like(p.grad.jax())
+                    p.grad.zero_()  # in place, as torch does
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One optimization step over every parameter whose ``grad`` is not None.
@@ -221,16 +229,17 @@ class Optimizer:
                 continue
             for p in params:
                 if not self.state[p]:
-                    self.state[p] = self._init_state(group, p)
+                    self.state[p] = self._new_state(group, p)
             static = tuple((k, _static_value(v)) for k, v in group.items()
                            if k not in ("params", "param_names") and not _is_dynamic(v))
             dynamic = {k: v for k, v in group.items() if k not in ("params", "param_names") and _is_dynamic(v)}
             new_params, new_states = _group_update(type(self)._update, static)(
-                dynamic, [p._data for p in params], [p.grad.jax() for p in params], [self.state[p] for p in params]
+                dynamic, [p._data for p in params], [p.grad.jax() for p in params],
+                [{k: unwrap(v) for k, v in self.state[p].items()} for p in params]
             )
             for p, value, state in zip(params, new_params, new_states, strict=True):
                 p._rebind(value)
-                self.state[p].update(state)  # in place: the state dicts are slots of compiled steps
+                _write_state(self.state[p], state)
         for post_hook in self._optimizer_step_post_hooks.values():
             post_hook(self, (), {})
         return loss
@@ -295,10 +304,13 @@ class Optimizer:
 
         def cast(param: Parameter, value: Any, key: Any = None) -> Any:
             if _is_array_like(value):
-                array = _as_array(np.asarray(value) if not isinstance(value, jax.Array) else value)
+                # A copy, as for a module's state_dict: sharing the source's array would let a donating
+                # compiled step of one optimizer invalidate the other's state.
+                value = unwrap(value)
+                array = jnp.array(value if isinstance(value, jax.Array) else np.asarray(value), copy=True)
                 if key != "step" and jnp.issubdtype(param.dtype, jnp.floating):
                     array = array.astype(param.dtype)
-                return _place_like(array, param._data)
+                return wrap(_place_like(array, param._data))
             if isinstance(value, dict):
                 return {k: cast(param, v, k) for k, v in value.items()}
             if isinstance(value, list | tuple):
@@ -333,10 +345,16 @@ class Optimizer:
         items = []
         for group in self.param_groups:
             for p in group["params"]:
-                if not self.state[p]:
-                    self.state[p] = self._init_state(group, p)
+                state = self.state[p]
+                if not state:
+                    state = self.state[p] = self._new_state(group, p)
                     self._created_ahead.add(p)
-                items += [(self.state[p], key) for key in self.state[p]]
+                for key, value in state.items():
+                    # Assigned by hand: a slot holds a Tensor of its own (the compiled call reads its array).
+                    if isinstance(value, jax.Array | np.ndarray) or (
+                            isinstance(value, Tensor) and value._base is not None):
+                        state[key] = wrap(jnp.asarray(unwrap(value)))
+                items += [(state, key) for key in state]
         hparams = [(group, key) for group in self.param_groups for key, value in group.items()
                    if key not in ("params", "param_names") and _is_dynamic(value)]
         return params, items, hparams
@@ -362,7 +380,19 @@ class Optimizer:
 
 
 def _is_array_like(value: Any) -> bool:
-    return isinstance(value, jax.Array | np.ndarray) or (hasattr(value, "__array__") and hasattr(value, "shape"))
+    return isinstance(value, Tensor | jax.Array | np.ndarray) or (
+        hasattr(value, "__array__") and hasattr(value, "shape"))
+
+
+def _write_state(holders: dict[str, Any], values: dict[str, Any]) -> None:
+    """A step's new state into a parameter's state dict: each Tensor is rebound in place (keeps its
+    identity, as torch's in-place updates do); state created by this step becomes a new Tensor."""
+    for key, value in values.items():
+        holder = holders.get(key)
+        if isinstance(holder, Tensor) and value is not None:
+            holder._rebind(value)
+        else:
+            holders[key] = wrap(value)
 
 
 @functools.lru_cache(maxsize=256)

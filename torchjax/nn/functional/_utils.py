@@ -61,20 +61,3 @@ def check_spatial_input(x, n: int, fn: str, error=RuntimeError) -> bool:
             f"{list(x.shape)}"
         )
     return x.ndim == n + 2
-
-
-# torch's scalar-type names (c10::ScalarType), for the dtype errors torch raises from C++
-# ("... not implemented for 'Int'", "expected ... Float but got Half").
-SCALAR_TYPE_NAMES = {
-    "bool": "Bool", "int8": "Char", "uint8": "Byte", "int16": "Short", "int32": "Int", "int64": "Long",
-    "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64", "float16": "Half", "bfloat16": "BFloat16",
-    "float32": "Float", "float64": "Double", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
-    "float8_e4m3fn": "Float8_e4m3fn", "float8_e5m2": "Float8_e5m2", "float8_e4m3fnuz": "Float8_e4m3fnuz",
-    "float8_e5m2fnuz": "Float8_e5m2fnuz", "float8_e8m0fnu": "Float8_e8m0fnu",
-}
-
-
-def scalar_type_name(dtype) -> str:
-    """torch's name for ``dtype`` (``Int`` for int32), or NumPy's when torch has none."""
-    name = np.dtype(dtype).name
-    return SCALAR_TYPE_NAMES.get(name, name)

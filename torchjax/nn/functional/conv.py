@@ -16,8 +16,9 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from ..._device import cpp_type_name, legacy_type_name, scalar_type_name
 from ..parameter import _unwrap
-from ._utils import check_spatial_input, expand, scalar_type_name
+from ._utils import check_spatial_input, expand
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_tbc", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
@@ -56,10 +57,14 @@ def _check_operands(x, w, b, n: int, fn: str, groups: int, transposed: bool) -> 
             f"Given {'transposed=1, ' if transposed else ''}weight of size {list(w.shape)}, expected bias to be "
             f"1-dimensional with {out_channels} elements, but got bias of size {list(b.shape)} instead"
         )
-    if x.dtype != w.dtype:
-        raise RuntimeError(f"Input type ({x.dtype}) and weight type ({w.dtype}) should be the same")
+    if x.dtype != w.dtype:  # torch's words depend on which side is float32
+        if x.dtype == jnp.float32:
+            raise RuntimeError(f"expected scalar type Float but found {scalar_type_name(w.dtype)}")
+        raise RuntimeError(f"Input type ({legacy_type_name(x.dtype)}) and weight type ({legacy_type_name(w.dtype)}) "
+                           "should be the same")
     if b is not None and b.dtype != x.dtype:
-        raise RuntimeError(f"Input type ({x.dtype}) and bias type ({b.dtype}) should be the same")
+        raise RuntimeError(f"Input type ({cpp_type_name(x.dtype)}) and bias type ({cpp_type_name(b.dtype)}) should be "
+                           "the same")
     return batched
 
 

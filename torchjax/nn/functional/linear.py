@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from ..._device import cpp_type_name, scalar_type_name
 from ..parameter import _unwrap
 from .vision import _size
 
@@ -26,10 +27,12 @@ def linear(input, weight, bias=None) -> jax.Array:
             f"multiplied (the input's last dimension must equal the weight's in_features)"
         )
     if x.dtype != w.dtype:
-        raise RuntimeError(f"linear(): input and weight must have the same dtype, but got {x.dtype} and {w.dtype}")
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {cpp_type_name(x.dtype)} != "
+                           f"{cpp_type_name(w.dtype)}")
     b = None if bias is None else _unwrap(bias)
     if b is not None and b.dtype != x.dtype:  # torch's addmm: no promotion of the bias either
-        raise RuntimeError(f"self and mat2 must have the same dtype, but got {b.dtype} and {x.dtype}")
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got {scalar_type_name(b.dtype)} and "
+                           f"{scalar_type_name(x.dtype)}")
     y = lax.dot_general(x, w, (((x.ndim - 1,), (w.ndim - 1,)), ((), ())))
     return y if b is None else y + b
 

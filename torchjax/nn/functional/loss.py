@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from ..._device import scalar_type_name
 from ..._warnings import warn
 from .. import _reduction
 from ..parameter import _unwrap
@@ -278,7 +279,8 @@ def _check_class_target(input: jax.Array, target: jax.Array, ignore_index: int, 
 def _check_weight_dtype(weight, dtype) -> None:
     """Class weights of the index losses must have the input's dtype: torch's kernels do not promote."""
     if weight is not None and jnp.dtype(_unwrap(weight).dtype) != jnp.dtype(dtype):
-        raise RuntimeError(f"expected scalar type {jnp.dtype(dtype)} but found {jnp.dtype(_unwrap(weight).dtype)}")
+        raise RuntimeError(f"expected scalar type {scalar_type_name(dtype)} but found "
+                           f"{scalar_type_name(_unwrap(weight).dtype)}")
 
 
 def _class_weight(weight, classes: int, dtype) -> jax.Array | None:
@@ -475,7 +477,7 @@ def _check_margin_input(x: jax.Array, y: jax.Array) -> tuple[int, int]:
         raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
                            f"{list(x.shape)}")
     if not jnp.issubdtype(y.dtype, jnp.integer):
-        raise RuntimeError(f"expected scalar type Long but found {y.dtype}")
+        raise RuntimeError(f"expected scalar type Long but found {scalar_type_name(y.dtype)}")
     return (1, x.size) if x.ndim <= 1 else x.shape
 
 

@@ -26,8 +26,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from ..._device import scalar_type_name
 from ..parameter import _unwrap
-from ._utils import scalar_type_name
 
 __all__ = ["ScalingType", "SwizzleType", "grouped_mm", "scaled_mm"]
 
@@ -58,10 +58,6 @@ def _array(value) -> jax.Array:
     return jnp.asarray(_unwrap(value))
 
 
-def _name(dtype) -> str:
-    return scalar_type_name(dtype)
-
-
 # --- grouped_mm ----------------------------------------------------------------------------------
 def _group_sizes(offs, length: int):
     """Group sizes from the end offsets, clamped to the sliced dim as torch's ``Tensor.slice``."""
@@ -86,9 +82,9 @@ def grouped_mm(mat_a, mat_b, *, offs=None, bias=None, out_dtype=None) -> jax.Arr
     """
     a, b = _array(mat_a), _array(mat_b)
     if np.dtype(a.dtype) not in _GROUPED_DTYPES:
-        raise RuntimeError(f"Expected mat_a to be Float32, BFloat16 or Float16 matrix, got {_name(a.dtype)}")
+        raise RuntimeError(f"Expected mat_a to be Float32, BFloat16 or Float16 matrix, got {scalar_type_name(a.dtype)}")
     if np.dtype(b.dtype) not in _GROUPED_DTYPES:
-        raise RuntimeError(f"Expected mat_b to be Float32, BFloat16 or Float16 matrix, got {_name(b.dtype)}")
+        raise RuntimeError(f"Expected mat_b to be Float32, BFloat16 or Float16 matrix, got {scalar_type_name(b.dtype)}")
     if a.ndim not in (2, 3):
         raise RuntimeError("mat_a has to be 2 or 3d")
     if b.ndim not in (2, 3):
@@ -201,7 +197,7 @@ def scaled_mm(mat_a, mat_b, scale_a, scale_recipe_a, scale_b, scale_recipe_b, sw
     if bias_ is not None and bias_.size != b.shape[1]:
         raise ValueError(f"Bias must be size {b.shape[1]} but got {bias_.size}")
     if bias_ is not None and np.dtype(bias_.dtype) not in _GROUPED_DTYPES:
-        raise ValueError(f"Bias must be Float32 or BFloat16 or Half, but got {_name(bias_.dtype)}")
+        raise ValueError(f"Bias must be Float32 or BFloat16 or Half, but got {scalar_type_name(bias_.dtype)}")
     # torch's CPU build checks the first swizzle of each operand, and only when both are given.
     if swizzles_a and swizzles_b and SwizzleType.NO_SWIZZLE.value not in {swizzles_a[0]} & {swizzles_b[0]}:
         raise ValueError("CPU does not support swizzle.")
@@ -217,9 +213,10 @@ def scaled_mm(mat_a, mat_b, scale_a, scale_recipe_a, scale_b, scale_recipe_b, sw
             "- For TensorWise scaling, a and b should be float8, scales should be float and singletons.\n"
             f"- For RowWise scaling, a and b should be float8, scales should be float, scale_a should be "
             f"({a.shape[0]}, 1) and scale_b should be (1, {b.shape[1]}), and both should be contiguous.\n"
-            f"Got mat_a.dtype()={_name(a.dtype)}, scale_a[0].dtype()={None if sa is None else _name(sa.dtype)}, "
-            f"scale_a[0].size()={None if sa is None else list(sa.shape)}, mat_b.dtype()={_name(b.dtype)}, "
-            f"scale_b[0].dtype()={None if sb is None else _name(sb.dtype)}, "
+            f"Got mat_a.dtype()={scalar_type_name(a.dtype)}, "
+            f"scale_a[0].dtype()={None if sa is None else scalar_type_name(sa.dtype)}, "
+            f"scale_a[0].size()={None if sa is None else list(sa.shape)}, mat_b.dtype()={scalar_type_name(b.dtype)}, "
+            f"scale_b[0].dtype()={None if sb is None else scalar_type_name(sb.dtype)}, "
             f"scale_b[0].size()={None if sb is None else list(sb.shape)}"
         )
     sa, sb = scales_a[0], scales_b[0]

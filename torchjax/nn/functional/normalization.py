@@ -21,7 +21,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from ..._device import scalar_type_name
 from ..._ops import canonical_dim
+from ..._tensor import Tensor
 from ..parameter import _unwrap
 
 __all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "local_response_norm", "normalize", "rms_norm"]
@@ -35,16 +37,19 @@ def _opmath(dtype) -> jnp.dtype:
 
 
 def _check_param_dtypes(x: jax.Array, *params) -> None:
-    """torch's (CPU) rule: the given parameters and statistics all have the input's dtype, or the input is
-    float16/bfloat16 and they are all float32 ("mixed dtype"); anything else raises RuntimeError."""
-    dtypes = {p.dtype for p in params if p is not None}
-    if not dtypes or dtypes == {x.dtype}:
+    """torch's (CPU) rule, parameters in torch's order: the first one given decides. If its dtype differs
+    from the input's ("mixed dtype": a float16/bfloat16 input with float32 parameters), every parameter
+    must be float32; otherwise every parameter must have the input's dtype. RuntimeError, torch's words."""
+    given = [p.dtype for p in params if p is not None]
+    if not given:
         return
-    if x.dtype in _LOW_PRECISION and dtypes == {jnp.dtype(jnp.float32)}:
-        return
-    found = next(d for d in dtypes if d != x.dtype)
-    raise RuntimeError(f"expected scalar type {x.dtype} but found {found} (mixed dtype: expect every parameter "
-                       f"to have the input's dtype, or float32 for a float16/bfloat16 input)")
+    if given[0] != x.dtype:
+        if x.dtype in _LOW_PRECISION and all(d == jnp.float32 for d in given):
+            return
+        raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+    for dtype in given:
+        if dtype != x.dtype:
+            raise RuntimeError(f"expected scalar type {scalar_type_name(x.dtype)} but found {scalar_type_name(dtype)}")
 
 
 def _moments(x: jax.Array, axes: tuple[int, ...]) -> tuple[jax.Array, jax.Array]:
@@ -120,7 +125,7 @@ def _batch_norm(input, running_mean, running_var, weight=None, bias=None, traini
         _check_features(name, value, channels)
     _check_features("weight", weight, channels)
     _check_features("bias", bias, channels)
-    _check_param_dtypes(x, running_mean, running_var, weight, bias)
+    _check_param_dtypes(x, weight, bias, running_mean, running_var)
 
     acc = _opmath(x.dtype)
     xs = x.astype(acc)
@@ -147,11 +152,21 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     ``y = (x - E[x]) / sqrt(Var[x] + eps) * weight + bias``: batch statistics (biased variance)
     when ``training``, ``running_mean`` / ``running_var`` otherwise.
 
-    Shape: input ``(N, C, *)``; running statistics, weight and bias ``(C,)``.
-    Differs from torch: JAX arrays are immutable, so training does not update ``running_mean`` /
-    ``running_var`` in place; ``nn.BatchNorm*`` keeps and updates them.
+    Shape: input ``(N, C, *)``; running statistics, weight and bias ``(C,)``. In training, Tensor running
+    statistics are updated in place, as torch's kernel does (a raw ``jax.Array`` cannot change).
     """
-    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)[0]
+    out, mean, var = _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+    _update_running(running_mean, mean, "batch_norm")
+    _update_running(running_var, var, "batch_norm")
+    return out
+
+
+batch_norm.tensor_args = ("running_mean", "running_var")  # updated in place
+
+
+def _update_running(running, new, name: str) -> None:
+    if isinstance(running, Tensor) and new is not None:
+        running._write(new, name)
 
 
 def _instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
@@ -194,9 +209,15 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
 
     Shape: input ``(N, C, *)``; running statistics, weight and bias ``(C,)``. With
     ``use_input_stats=False`` the running statistics are used instead.
-    Differs from torch: the running statistics are not updated in place (see :func:`batch_norm`).
+    With ``use_input_stats``, Tensor running statistics are updated in place (see :func:`batch_norm`).
     """
-    return _instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)[0]
+    out, mean, var = _instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum, eps)
+    _update_running(running_mean, mean, "instance_norm")
+    _update_running(running_var, var, "instance_norm")
+    return out
+
+
+instance_norm.tensor_args = ("running_mean", "running_var")  # updated in place
 
 
 def _check_normalized(x: jax.Array, shape: tuple[int, ...], weight, bias, *, rms: bool) -> tuple[int, ...]:

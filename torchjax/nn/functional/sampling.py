@@ -27,9 +27,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from ..._device import scalar_type_name
 from ..._warnings import warn
 from ..parameter import _unwrap
-from ._utils import scalar_type_name
 
 __all__ = ["affine_grid", "grid_sample"]
 
@@ -45,10 +45,6 @@ _CUBIC_A = -0.75
 
 def _array(value) -> jax.Array:
     return jnp.asarray(_unwrap(value))
-
-
-def _type_name(dtype) -> str:
-    return scalar_type_name(dtype)
 
 
 def _check_bool(value, fn: str, position: int) -> bool:
@@ -346,7 +342,7 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
     if np.dtype(x.dtype) not in _FLOATS:
         kernel = "grid_sampler_2d_cpu_kernel_impl" if n == 2 else "grid_sampler3d_cpu"
-        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_type_name(x.dtype)}'")
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{scalar_type_name(x.dtype)}'")
     if g.dtype != x.dtype:
-        raise RuntimeError(f"expected scalar type {_type_name(x.dtype)} but found {_type_name(g.dtype)}")
+        raise RuntimeError(f"expected scalar type {scalar_type_name(x.dtype)} but found {scalar_type_name(g.dtype)}")
     return _grid_sample(x, g, mode=mode, padding_mode=padding_mode, align_corners=align_corners)

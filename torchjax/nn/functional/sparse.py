@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..._device import legacy_type_name
 from ..._tensor import Tensor, unwrap
 from ..._warnings import warn
 from ..parameter import _unwrap
@@ -255,7 +256,8 @@ def embedding_bag(input, weight, offsets=None, max_norm: float | None = None, no
         )
     if psw is not None and psw.dtype != weight_array.dtype:  # torch's kernel does not promote them
         raise RuntimeError(f"Expected tensor for argument #1 'weight' to have the same type as tensor for argument "
-                           f"#1 'per_sample_weights'; but type {weight_array.dtype} does not equal {psw.dtype}")
+                           f"#1 'per_sample_weights'; but type {legacy_type_name(weight_array.dtype)} does not equal "
+                           f"{legacy_type_name(psw.dtype)} (while checking arguments for embedding_bag)")
 
     if idx.ndim == 1:
         offsets = jnp.asarray(_unwrap(offsets))

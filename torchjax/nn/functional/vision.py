@@ -27,8 +27,9 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from ..._device import scalar_type_name
 from ..parameter import _unwrap
-from ._utils import _pair, scalar_type_name
+from ._utils import _pair
 
 __all__ = ["channel_shuffle", "fold", "native_channel_shuffle", "pixel_shuffle", "pixel_unshuffle", "unfold"]
 

@@ -21,6 +21,7 @@ import numpy as np
 from jax.custom_derivatives import SymbolicZero
 
 from ... import _random
+from ..._state import StateLayout
 from ..._tensor import Tensor, unwrap
 from ..parameter import Parameter
 
@@ -49,8 +50,6 @@ def call_with_backward_hooks(
     full_hooks: Sequence[Callable],
 ) -> Any:
     """``run(args, kwargs)`` (the forward and its forward hooks) with backward hooks attached."""
-    from ..._state import StateLayout
-
     layout = StateLayout([module, _random.default_generator])
     arg_leaves, arg_tree = jax.tree_util.tree_flatten((args, kwargs), is_leaf=lambda x: isinstance(x, Parameter))
     array_positions = [i for i, leaf in enumerate(arg_leaves) if _is_array(leaf)]

@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 _EXTRA_STATE_KEY_SUFFIX = "_extra_state"
-_ABSENT = object()  # a buffer name that did not exist before a recorded write
+_ABSENT = _tracking.ABSENT
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -224,7 +224,11 @@ def _checkpoint_array(value) -> jax.Array:
         value = unwrap(value)
     if not isinstance(value, jax.Array | np.ndarray) and hasattr(value, "__dlpack__"):
         try:
-            value = jnp.from_dlpack(value)
+            # A host tensor goes through NumPy, so the array is not committed to a device (as the
+            # parameters it replaces are not): a committed one would make the next compiled step
+            # compile again once its outputs, placed like it, meet state that is not.
+            cpu = value.__dlpack_device__()[0] == 1  # kDLCPU
+            value = np.from_dlpack(value) if cpu else jnp.from_dlpack(value)
         except Exception:  # e.g. a tensor that requires grad, or an unsupported device
             value = np.asarray(value)
     elif not isinstance(value, jax.Array | np.ndarray):
@@ -486,8 +490,7 @@ class Module:
 
     def type(self, dst_type) -> Module:
         """Cast all parameters and buffers (integer ones too) to ``dst_type``."""
-        dtype = as_dtype(dst_type)
-        check_dtype_supported(dtype, f"{self._get_name()}.type")
+        dtype = check_dtype_supported(as_dtype(dst_type), f"{self._get_name()}.type")
         return self._apply(lambda t: t.astype(dtype))
 
     def _cast_floating(self, dtype, where: str) -> Module:
@@ -1225,6 +1228,13 @@ class Module:
             + list(self._buffers.keys())
         )
         return sorted(key for key in keys if not key[0].isdigit())
+
+
+# The state slots walk module trees; they sit below this file (the backward hooks run on them), so they
+# learn the module type and the global hooks from _tracking instead of importing this file.
+_tracking.module_type = Module
+_tracking.module_global_hooks = lambda: (tuple(_global_forward_pre_hooks), tuple(_global_forward_hooks),
+                                         tuple(_global_backward_pre_hooks), tuple(_global_backward_hooks))
 
 
 def _raise_not_an_argument(module: Module, name: str) -> None:

@@ -19,7 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..._device import as_dtype, get_default_dtype, to_jax_device
+from ..._device import as_dtype, check_dtype_supported, get_default_dtype, to_jax_device
+from ..._tensor import Tensor, wrap
 from .. import functional as F
 from .. import init
 from ..functional import attention as FA
@@ -35,11 +36,12 @@ __all__ = ["Transformer", "TransformerDecoder", "TransformerDecoderLayer", "Tran
            "TransformerEncoderLayer"]
 
 
-def _generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> jax.Array:
+def _generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
     """``(sz, sz)`` float mask: ``-inf`` above the diagonal (future positions), 0 elsewhere."""
-    dtype = get_default_dtype() if dtype is None else as_dtype(dtype)
+    dtype = get_default_dtype() if dtype is None else check_dtype_supported(as_dtype(dtype),
+                                                                            "generate_square_subsequent_mask")
     mask = jnp.triu(jnp.full((sz, sz), -jnp.inf, dtype=dtype), k=1)
-    return mask if device is None else jax.device_put(mask, to_jax_device(device))
+    return wrap(mask if device is None else jax.device_put(mask, to_jax_device(device)))
 
 
 def _get_seq_len(src: jax.Array, batch_first: bool) -> int:
@@ -151,7 +153,7 @@ class Transformer(Module):
                             memory_is_causal=memory_is_causal)
 
     @staticmethod
-    def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> jax.Array:
+    def generate_square_subsequent_mask(sz: int, device=None, dtype=None) -> Tensor:
         """``(sz, sz)`` causal mask: ``-inf`` above the diagonal, 0 on and below it."""
         return _generate_square_subsequent_mask(sz, device=device, dtype=dtype)
 

@@ -16,21 +16,22 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from ..._tensor import unwrap
-from ..parameter import Parameter
+from ..._tensor import Tensor, unwrap, wrap
 
 __all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm"]
 
-_ArrayOrArrays = jax.Array | Parameter | Iterable[jax.Array | Parameter]
+_ArrayOrArrays = Tensor | jax.Array | Iterable[Tensor | jax.Array]
 
 
 def _as_list(tensors: _ArrayOrArrays) -> list:
-    return [tensors] if isinstance(tensors, jax.Array | Parameter) else list(tensors)
+    return [tensors] if isinstance(tensors, Tensor | jax.Array | np.ndarray) else list(tensors)
 
 
 def _number(value: Any) -> Any:
     """``float(value)`` as torch does, except that a traced number stays traced."""
+    value = unwrap(value)
     return value if isinstance(value, jax.core.Tracer) else float(value)
 
 
@@ -43,7 +44,7 @@ def _nonfinite_error(norm_type: float) -> RuntimeError:
 
 
 def get_total_norm(tensors: _ArrayOrArrays, norm_type: float = 2.0, error_if_nonfinite: bool = False,
-                   foreach: bool | None = None) -> jax.Array:
+                   foreach: bool | None = None) -> Tensor:
     r"""The ``norm_type``-norm of the norms of ``tensors``: their norm as if concatenated into one vector
     (for ``norm_type`` 0, the number of tensors with a nonzero entry, as in torch).
 
@@ -53,12 +54,12 @@ def get_total_norm(tensors: _ArrayOrArrays, norm_type: float = 2.0, error_if_non
         error_if_nonfinite: raise a RuntimeError if the norm is nan or infinite. Inside a compiled
             step the check runs when the step executes, and the error surfaces from that call.
 
-    Returns a 0-d array (``0.0`` for no tensors).
+    Returns a 0-d Tensor (``0.0`` for no tensors).
     """
     tensors = [unwrap(t) for t in _as_list(tensors)]
     norm_type = float(norm_type)
     if not tensors:
-        return jnp.asarray(0.0, jnp.float32)
+        return wrap(jnp.asarray(0.0, jnp.float32))
     norms = jnp.stack([jnp.linalg.vector_norm(t, ord=norm_type) for t in tensors])
     total_norm = jnp.linalg.vector_norm(norms, ord=norm_type)
     if error_if_nonfinite:
@@ -66,7 +67,7 @@ def get_total_norm(tensors: _ArrayOrArrays, norm_type: float = 2.0, error_if_non
             jax.debug.callback(_raise_if_nonfinite, total_norm, norm_type)
         else:
             _raise_if_nonfinite(total_norm, norm_type)
-    return total_norm
+    return wrap(total_norm)
 
 
 def _raise_if_nonfinite(total_norm: jax.Array, norm_type: float) -> None:
@@ -74,9 +75,9 @@ def _raise_if_nonfinite(total_norm: jax.Array, norm_type: float) -> None:
         raise _nonfinite_error(norm_type)
 
 
-def clip_grads_with_norm_(parameters: _ArrayOrArrays, max_norm: float, total_norm: jax.Array,
+def clip_grads_with_norm_(parameters: _ArrayOrArrays, max_norm: float, total_norm: Tensor | jax.Array,
                           foreach: bool | None = None) -> None:
-    r"""Scale every gradient by :math:`\min(\text{max\_norm} / (\text{total\_norm} + 10^{-6}), 1)`.
+    r"""Scale every gradient by :math:`\min(\text{max\_norm} / (\text{total\_norm} + 10^{-6}), 1)`, in place.
 
     Arguments:
         parameters: Parameters whose ``grad`` is scaled (those without one are skipped), or one Parameter.
@@ -86,13 +87,14 @@ def clip_grads_with_norm_(parameters: _ArrayOrArrays, max_norm: float, total_nor
     params = [p for p in _as_list(parameters) if p.grad is not None]
     if not params:
         return
-    clip_coef = jnp.minimum(_number(max_norm) / (total_norm + 1e-6), 1.0)
+    clip_coef = jnp.minimum(_number(max_norm) / (unwrap(total_norm) + 1e-6), 1.0)
     for p in params:
-        p.grad = (p.grad.jax() * unwrap(clip_coef)).astype(p.grad.dtype)
+        grad = p.grad
+        grad._write(grad.jax() * clip_coef, "clip_grads_with_norm_")  # in place, cast to the grad's dtype
 
 
 def clip_grad_norm_(parameters: _ArrayOrArrays, max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False, foreach: bool | None = None) -> jax.Array:
+                    error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
     r"""Scale the gradients so that their total norm is at most ``max_norm``; return the norm before.
 
     :func:`get_total_norm` of the gradients followed by :func:`clip_grads_with_norm_`.
@@ -104,7 +106,7 @@ def clip_grad_norm_(parameters: _ArrayOrArrays, max_norm: float, norm_type: floa
         error_if_nonfinite: raise a RuntimeError if the total norm is nan or infinite, instead of
             scaling the gradients by it.
 
-    Returns the total norm of the gradients (a 0-d array; 0.0 when none has a gradient).
+    Returns the total norm of the gradients (a 0-d Tensor; 0.0 when none has a gradient).
     """
     if isinstance(parameters, types.GeneratorType):
         parameters = list(parameters)
@@ -118,7 +120,7 @@ def clip_grad_norm_(parameters: _ArrayOrArrays, max_norm: float, norm_type: floa
 
 
 def clip_grad_norm(parameters: _ArrayOrArrays, max_norm: float, norm_type: float = 2.0,
-                   error_if_nonfinite: bool = False, foreach: bool | None = None) -> jax.Array:
+                   error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
     """Deprecated alias of :func:`clip_grad_norm_` (with torch's FutureWarning)."""
     warnings.warn("`torchjax.nn.utils.clip_grad_norm` is now deprecated in favor of "
                   "`torchjax.nn.utils.clip_grad_norm_`.",
@@ -127,7 +129,7 @@ def clip_grad_norm(parameters: _ArrayOrArrays, max_norm: float, norm_type: float
 
 
 def clip_grad_value_(parameters: _ArrayOrArrays, clip_value: float, foreach: bool | None = None) -> None:
-    r"""Clamp every gradient elementwise to :math:`[-\text{clip\_value}, \text{clip\_value}]`.
+    r"""Clamp every gradient elementwise to :math:`[-\text{clip\_value}, \text{clip\_value}]`, in place.
 
     Arguments:
         parameters: Parameters (those without ``grad`` are skipped), or one Parameter.
@@ -135,5 +137,6 @@ def clip_grad_value_(parameters: _ArrayOrArrays, clip_value: float, foreach: boo
     """
     clip_value = _number(clip_value)
     for p in _as_list(parameters):
-        if p.grad is not None:
-            p.grad = jnp.clip(p.grad.jax(), -clip_value, clip_value).astype(p.grad.dtype)
+        grad = p.grad
+        if grad is not None:
+            grad._write(jnp.clip(grad.jax(), -clip_value, clip_value), "clip_grad_value_")

@@ -1,12 +1,13 @@
-"""Variable-length sequences for the recurrent layers: ``torch.nn.utils.rnn`` on JAX arrays.
+"""Variable-length sequences for the recurrent layers: ``torch.nn.utils.rnn`` on Tensors.
 
 A :class:`PackedSequence` holds the time steps of a batch of sequences sorted by decreasing length,
 packed one step after the other (``data``), and ``batch_sizes[t]``, how many sequences are still
 running at step ``t``. ``batch_sizes`` fixes the shapes of everything computed from the packed data,
 so it is a **NumPy int64 array on the host** (torch: an int64 CPU tensor), never a traced value: a
 PackedSequence passed into ``torchjax.compile`` or a ``torchjax.func`` transform keeps it static
-(it is pytree metadata; ``data`` and the two permutations are the array leaves), and the program is
-specialised to it, as to a shape.
+(it is pytree metadata; ``data`` and the two permutations are the Tensor leaves), and the program is
+specialised to it, as to a shape. Everything else these functions return is a Tensor, as in torch
+(the lengths from :func:`pad_packed_sequence` on the CPU, as torch's).
 
 For the same reason the lengths given to :func:`pack_padded_sequence` and :func:`unpad_sequence` must
 be concrete (a list, NumPy array or concrete jax array): packing happens on the host from them. Inside
@@ -26,7 +27,7 @@ import numpy as np
 
 from ..._device import check_dtype_supported
 from ..._ops import canonical_dim
-from ..parameter import _unwrap
+from ..._tensor import Tensor, unwrap, wrap
 
 __all__ = [
     "PackedSequence",
@@ -41,14 +42,14 @@ __all__ = [
 
 
 class PackedSequence_(NamedTuple):
-    data: jax.Array
+    data: Tensor
     batch_sizes: np.ndarray
-    sorted_indices: jax.Array | None
-    unsorted_indices: jax.Array | None
+    sorted_indices: Tensor | None
+    unsorted_indices: Tensor | None
 
 
 def _is_traced(value: Any) -> bool:
-    if isinstance(_unwrap(value), jax.core.Tracer):
+    if isinstance(unwrap(value), jax.core.Tracer):
         return True
     if isinstance(value, list | tuple):
         return any(_is_traced(v) for v in value)
@@ -57,7 +58,7 @@ def _is_traced(value: Any) -> bool:
 
 def _host_ints(value: Any, what: str, fn: str) -> np.ndarray:
     """``value`` (a list, NumPy or concrete jax array) as a NumPy int64 array on the host."""
-    value = _unwrap(value)
+    value = unwrap(value)
     if _is_traced(value):
         raise TypeError(
             f"{fn}: {what} must be concrete host values (a list, a NumPy array or a concrete jax array), but got a "
@@ -72,6 +73,23 @@ def _bind(optional, fn):
     return None if optional is None else fn(optional)
 
 
+def _as_tensor(value) -> Tensor | None:
+    """A Tensor (kept as given), a jax or NumPy array as one, or None."""
+    if value is None or isinstance(value, Tensor):
+        return value
+    return wrap(jnp.asarray(value))
+
+
+def _on_cpu(values: np.ndarray) -> Tensor:
+    """``values`` as a Tensor on the CPU, where torch keeps sequence lengths (JAX's default device when
+    JAX runs without a CPU backend)."""
+    try:
+        device = jax.devices("cpu")[0]
+    except RuntimeError:
+        device = None
+    return wrap(jax.device_put(values, device))
+
+
 class PackedSequence(PackedSequence_):
     r"""The data and :attr:`batch_sizes` of a packed batch of sequences (what RNN layers accept).
 
@@ -79,10 +97,10 @@ class PackedSequence(PackedSequence_):
     ``x`` pack into ``data = axbc`` with ``batch_sizes = [2, 1, 1]``.
 
     Attributes:
-        data: the packed steps, ``(sum(batch_sizes), *)``.
+        data: the packed steps, ``(sum(batch_sizes), *)``, a Tensor.
         batch_sizes: NumPy int64 array (on the host, static under transforms; torch: a CPU int64
             tensor): how many sequences are still running at each step.
-        sorted_indices: the order (a jax int array) in which the original sequences were packed, or None.
+        sorted_indices: the order (an int Tensor) in which the original sequences were packed, or None.
         unsorted_indices: its inverse, which restores the original order, or None.
 
     A pytree whose leaves are ``data`` and the two permutations; ``batch_sizes`` is static metadata.
@@ -91,13 +109,14 @@ class PackedSequence(PackedSequence_):
     def __new__(cls, data, batch_sizes=None, sorted_indices=None, unsorted_indices=None):
         if unsorted_indices is None:
             unsorted_indices = invert_permutation(sorted_indices)
+        sorted_indices, unsorted_indices = _as_tensor(sorted_indices), _as_tensor(unsorted_indices)
         if batch_sizes is not None:
             batch_sizes = _host_ints(batch_sizes, "batch_sizes", "PackedSequence")
-            return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
+            return super().__new__(cls, _as_tensor(data), batch_sizes, sorted_indices, unsorted_indices)
         if not (isinstance(data, list | tuple) and len(data) == 2):
             raise AssertionError("Expected data to be a list or tuple of length 2")
-        return super().__new__(cls, data[0], _host_ints(data[1], "batch_sizes", "PackedSequence"), sorted_indices,
-                               unsorted_indices)
+        return super().__new__(cls, _as_tensor(data[0]), _host_ints(data[1], "batch_sizes", "PackedSequence"),
+                               sorted_indices, unsorted_indices)
 
     def pin_memory(self) -> PackedSequence:
         """Returns ``self``: JAX has no pinned host memory to opt into."""
@@ -112,17 +131,17 @@ class PackedSequence(PackedSequence_):
         from ..modules.module import _parse_to
 
         placement, dtype = _parse_to(*args, **kwargs)
-        data = self.data
+        data = original = unwrap(self.data)
         if dtype is not None and data.dtype != dtype:
             check_dtype_supported(dtype, "PackedSequence.to")
             data = data.astype(dtype)
         if placement is not None and not _placed(data, placement):
             data = jax.device_put(data, placement)
-        if data is self.data:
+        if data is original:
             return self
 
         def follow(t):
-            return jax.device_put(t, placement) if placement is not None else t
+            return jax.device_put(unwrap(t), placement) if placement is not None else t
 
         return type(self)(data, self.batch_sizes, _bind(self.sorted_indices, follow),
                           _bind(self.unsorted_indices, follow))
@@ -187,16 +206,16 @@ def _unflatten_packed(batch_sizes: tuple, children) -> PackedSequence:
 jax.tree_util.register_pytree_node(PackedSequence, _flatten_packed, _unflatten_packed)
 
 
-def invert_permutation(permutation):
-    """The inverse of ``permutation`` (a 1-D integer array), or None for None."""
+def invert_permutation(permutation) -> Tensor | None:
+    """The inverse of ``permutation`` (a 1-D integer Tensor or array) as a Tensor, or None for None."""
     if permutation is None:
         return None
-    if isinstance(permutation, np.ndarray):
+    if isinstance(permutation, np.ndarray):  # on the host: no device program per length
         output = np.empty_like(permutation)
         output[permutation] = np.arange(permutation.size, dtype=permutation.dtype)
-        return output
-    permutation = jnp.asarray(_unwrap(permutation))
-    return jnp.zeros_like(permutation).at[permutation].set(jnp.arange(permutation.size, dtype=permutation.dtype))
+        return wrap(jnp.asarray(output))
+    permutation = jnp.asarray(unwrap(permutation))
+    return wrap(jnp.zeros_like(permutation).at[permutation].set(jnp.arange(permutation.size, dtype=permutation.dtype)))
 
 
 @functools.lru_cache(maxsize=256)
@@ -252,7 +271,7 @@ def pack_padded_sequence(input, lengths, batch_first: bool = False, enforce_sort
     Steps past a sequence's length are dropped. Returns a :class:`PackedSequence`.
     """
     lengths = _host_ints(lengths, "lengths", "pack_padded_sequence")
-    x = jnp.asarray(_unwrap(input))
+    x = jnp.asarray(unwrap(input))
     batch_dim = 0 if batch_first else 1
     sorted_indices = None
     if not enforce_sorted:
@@ -297,7 +316,7 @@ def _lengths_of(sequence: PackedSequence) -> np.ndarray | jax.Array:
     sizes = np.asarray(sequence.batch_sizes, np.int64)
     batch = int(sizes[0]) if sizes.size else 0
     lengths = (np.arange(batch)[None, :] < sizes[:, None]).sum(0).astype(np.int64)
-    unsorted = _unwrap(sequence.unsorted_indices)
+    unsorted = unwrap(sequence.unsorted_indices)
     if unsorted is None:
         return lengths
     if _is_traced(unsorted):
@@ -306,7 +325,7 @@ def _lengths_of(sequence: PackedSequence) -> np.ndarray | jax.Array:
 
 
 def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, padding_value: float = 0.0,
-                        total_length: int | None = None) -> tuple[jax.Array, np.ndarray | jax.Array]:
+                        total_length: int | None = None) -> tuple[Tensor, Tensor]:
     r"""Unpack a :class:`PackedSequence` into a padded array (the inverse of :func:`pack_padded_sequence`).
 
     Arguments:
@@ -315,9 +334,9 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
         padding_value: value of the steps past each sequence's end.
         total_length: pad to this many steps (ValueError when shorter than the longest sequence).
 
-    Returns ``(padded, lengths)``, in the batch order given to the packing function. ``lengths`` is a
-    NumPy int64 array (torch: an int64 CPU tensor); a traced jax array only when the
-    PackedSequence's permutation is itself traced (a PackedSequence passed into a compiled function).
+    Returns ``(padded, lengths)``, in the batch order given to the packing function. ``lengths`` is an
+    int Tensor on the CPU, as torch's (int32 without ``jax_enable_x64``; traced only when the
+    PackedSequence's permutation is itself traced: a PackedSequence passed into a compiled function).
     """
     max_seq_length = len(sequence.batch_sizes)
     if total_length is not None:
@@ -325,18 +344,18 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
             raise ValueError(
                 "Expected total_length to be at least the length of the longest sequence in input, but got "
                 f"total_length={total_length} and max sequence length being {max_seq_length}")
-    data = jnp.asarray(_unwrap(sequence.data))
+    data = jnp.asarray(unwrap(sequence.data))
     padded = packed_to_padded(data, sequence.batch_sizes, padding_value, total_length)
     if batch_first:
         padded = jnp.swapaxes(padded, 0, 1)
     lengths = _lengths_of(sequence)
     if sequence.unsorted_indices is not None:
-        padded = jnp.take(padded, jnp.asarray(sequence.unsorted_indices), axis=0 if batch_first else 1)
-    return padded, lengths
+        padded = jnp.take(padded, jnp.asarray(unwrap(sequence.unsorted_indices)), axis=0 if batch_first else 1)
+    return wrap(padded), wrap(lengths) if _is_traced(lengths) else _on_cpu(lengths)
 
 
 def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0,
-                 padding_side: str = "right") -> jax.Array:
+                 padding_side: str = "right") -> Tensor:
     r"""Stack variable-length sequences ``(L_i, *)`` into one padded array.
 
     Arguments:
@@ -348,10 +367,10 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
 
     The result has the first sequence's dtype (the others are cast to it), as in torch.
     """
-    if not isinstance(sequences, Iterable) and not isinstance(sequences, jax.Array):
+    if not isinstance(sequences, Iterable) and not isinstance(sequences, jax.Array | Tensor):
         raise RuntimeError(
             f"pad_sequence: Expected iterable for input sequences, but got arg of type: {type(sequences)}")
-    sequences = [jnp.asarray(_unwrap(s)) for s in sequences]
+    sequences = [jnp.asarray(unwrap(s)) for s in sequences]
     if not sequences:
         raise RuntimeError("received an empty list of sequences")
     if padding_side not in ("left", "right"):
@@ -372,33 +391,33 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
         extra = [(0, 0)] * (s.ndim - 1)
         width = (0, max_len - s.shape[0]) if padding_side == "right" else (max_len - s.shape[0], 0)
         padded.append(jnp.pad(s.astype(first.dtype), [width, *extra], constant_values=padding_value))
-    return jnp.stack(padded, axis=0 if batch_first else 1)
+    return wrap(jnp.stack(padded, axis=0 if batch_first else 1))
 
 
-def unpad_sequence(padded_sequences, lengths, batch_first: bool = False) -> list[jax.Array]:
+def unpad_sequence(padded_sequences, lengths, batch_first: bool = False) -> list[Tensor]:
     r"""Split a padded array into the list of its sequences (the inverse of :func:`pad_sequence`).
 
     ``lengths`` must be concrete host values (they give each output its shape). Unlike torch, the
     padded array is not transposed in place when ``batch_first`` is False (arrays are immutable).
     """
     lengths = _host_ints(lengths, "lengths", "unpad_sequence")
-    padded = jnp.asarray(_unwrap(padded_sequences))
+    padded = jnp.asarray(unwrap(padded_sequences))
     if not batch_first:
         padded = jnp.swapaxes(padded, 0, 1)
     if len(lengths) != padded.shape[0]:
         raise ValueError(f"zip() argument 2 is {'longer' if len(lengths) > padded.shape[0] else 'shorter'} than "
                          "argument 1")
-    return [seq[:int(length)] for seq, length in zip(padded, lengths, strict=True)]
+    return [wrap(seq[:int(length)]) for seq, length in zip(padded, lengths, strict=True)]
 
 
 def pack_sequence(sequences, enforce_sorted: bool = True) -> PackedSequence:
     r"""Pack a list of variable-length sequences ``(L_i, *)``: :func:`pad_sequence` then
     :func:`pack_padded_sequence` (``enforce_sorted`` as there)."""
-    lengths = [jnp.shape(_unwrap(v))[0] for v in sequences]
+    lengths = [jnp.shape(unwrap(v))[0] for v in sequences]
     return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
 
 
-def unpack_sequence(packed_sequences: PackedSequence) -> list[jax.Array]:
+def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:
     r"""The list of sequences in a :class:`PackedSequence`, in their original order.
 
     Needs the PackedSequence's permutation to be concrete (it gives each output its shape)."""
